@@ -1,0 +1,113 @@
+// Fashion-MNIST loading: a synthetic dataset in a temporary directory always, the real one when
+// Debian's dataset-fashion-mnist package is installed.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <filesystem>
+#include <string>
+
+#include "loom/data/fashion_mnist.hpp"
+
+namespace fs = std::filesystem;
+namespace fm = loom::fashion_mnist;
+
+namespace {
+
+struct FashionTempDir {
+    fs::path path;
+    FashionTempDir() {
+        const auto stamp = std::chrono::steady_clock::now().time_since_epoch().count();
+        path = fs::temp_directory_path() / ("loom_test_fashion_" + std::to_string(stamp));
+        fs::create_directories(path);
+    }
+    ~FashionTempDir() {
+        std::error_code ignored;
+        fs::remove_all(path, ignored);
+    }
+};
+
+// n images whose pixels all equal the sample index, labels i % 10.
+void write_fake_split(const fs::path& dir, fm::Split split, std::size_t n, std::size_t label_count) {
+    loom::Tensor<std::uint8_t> images(loom::Shape{n, 28, 28});
+    for (std::size_t i = 0; i < n; ++i) std::fill_n(images.data() + i * 784, 784, static_cast<std::uint8_t>(i * 50));
+    loom::Tensor<std::uint8_t> labels(loom::Shape{label_count});
+    for (std::size_t i = 0; i < label_count; ++i) labels[i] = static_cast<std::uint8_t>(i % 10);
+    loom::write_idx(fm::file_path(dir, split, true), images, true);
+    loom::write_idx(fm::file_path(dir, split, false), labels, true);
+}
+
+std::string load_error(const fs::path& dir, fm::Split split) {
+    try {
+        (void)fm::load(dir, split);
+    } catch (const loom::IoError& e) {
+        return e.what();
+    }
+    return "";
+}
+
+}  // namespace
+
+TEST_CASE("fashion_mnist: class names in label order") {
+    CHECK(fm::class_names.size() == 10);
+    CHECK(fm::class_names[0] == "T-shirt/top");
+    CHECK(fm::class_names[5] == "Sandal");
+    CHECK(fm::class_names[9] == "Ankle boot");
+}
+
+TEST_CASE("fashion_mnist: synthetic split loads with shape, scale and limit") {
+    FashionTempDir dir;
+    write_fake_split(dir.path, fm::Split::test, 4, 4);
+    const auto data = fm::load(dir.path, fm::Split::test);
+    CHECK(data.images.shape() == loom::Shape{4, 28, 28, 1});
+    CHECK(data.size() == 4);
+    CHECK(data.labels == std::vector<int>{0, 1, 2, 3});
+    CHECK(data.images(3, 27, 27, 0) == doctest::Approx(150.0f / 255.0f));
+    const auto two = fm::load(dir.path, fm::Split::test, 2);
+    CHECK(two.images.shape() == loom::Shape{2, 28, 28, 1});
+    CHECK(two.labels == std::vector<int>{0, 1});
+}
+
+TEST_CASE("fashion_mnist: inconsistent or missing files") {
+    FashionTempDir dir;
+    write_fake_split(dir.path, fm::Split::train, 3, 4);
+    CHECK(load_error(dir.path, fm::Split::train).find("holds 3 images but") != std::string::npos);
+
+    const auto missing = load_error(dir.path, fm::Split::test);
+    CHECK(missing.find("t10k-images-idx3-ubyte.gz") != std::string::npos);
+    CHECK(missing.find("dataset-fashion-mnist") != std::string::npos);
+
+    loom::write_idx(fm::file_path(dir.path, fm::Split::train, false),
+                    loom::Tensor<std::uint8_t>(loom::Shape{3}, {0, 10, 1}), true);
+    CHECK(load_error(dir.path, fm::Split::train).find("label 10 at index 1") != std::string::npos);
+}
+
+TEST_CASE("fashion_mnist: the installed dataset") {
+    if (!fs::exists(fm::file_path(fm::default_dir, fm::Split::train, true))) {
+        MESSAGE("Fashion-MNIST not installed at ", fm::default_dir, "; skipping (apt-get install dataset-fashion-mnist)");
+        return;
+    }
+    const auto start = std::chrono::steady_clock::now();
+    const auto train = fm::load(fm::default_dir, fm::Split::train);
+    const auto test = fm::load(fm::default_dir, fm::Split::test);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    MESSAGE("loaded 70000 Fashion-MNIST samples in ", seconds, " s");
+
+    CHECK(train.images.shape() == loom::Shape{60000, 28, 28, 1});
+    CHECK(test.images.shape() == loom::Shape{10000, 28, 28, 1});
+    CHECK(train.labels.size() == 60000);
+    CHECK(test.labels.size() == 10000);
+
+    std::array<int, 10> counts{};
+    for (int label : train.labels) ++counts[static_cast<std::size_t>(label)];
+    for (int c : counts) CHECK(c == 6000);
+
+    const auto [lo, hi] = std::minmax_element(train.images.begin(), train.images.end());
+    CHECK(*lo == 0.0f);
+    CHECK(*hi == 1.0f);
+
+    // The first training sample is an ankle boot, the first test sample too (well known from the dataset).
+    CHECK(fm::class_names[static_cast<std::size_t>(train.labels[0])] == "Ankle boot");
+    CHECK(fm::class_names[static_cast<std::size_t>(test.labels[0])] == "Ankle boot");
+}
