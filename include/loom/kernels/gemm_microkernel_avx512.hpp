@@ -1,0 +1,131 @@
+#pragma once
+// AVX-512F micro-kernels. Compiled with function-level target attributes instead of -mavx512f so the
+// rest of the program stays baseline x86-64; gemm.hpp only calls them after active_isa() said yes.
+//
+// Shape: MR rows x NV zmm vectors per row. 32 zmm registers hold MR*NV accumulators, NV values of B
+// and one broadcast of A. Float uses 14 x 32 (28 accumulators): every B vector loaded feeds 14 FMAs, so
+// the loop is bounded by FMA throughput, not by loads, and the 28 independent chains cover the FMA
+// latency of both pipes. Double uses the same register layout, 14 x 16.
+#include <cstddef>
+#include <utility>
+
+#include "loom/kernels/gemm_microkernel_generic.hpp"
+
+#if (defined(__x86_64__) || defined(_M_X64)) && (defined(__GNUC__) || defined(__clang__))
+#define LOOM_HAVE_AVX512_KERNELS 1
+#include <immintrin.h>
+
+namespace loom::detail {
+
+#define LOOM_TARGET_AVX512 __attribute__((target("avx512f"), always_inline)) inline
+
+template <class T>
+struct Avx512Vec;
+
+template <>
+struct Avx512Vec<float> {
+    using V = __m512;
+    static constexpr std::size_t lanes = 16;
+    LOOM_TARGET_AVX512 static V zero() { return _mm512_setzero_ps(); }
+    LOOM_TARGET_AVX512 static V load(const float* p) { return _mm512_load_ps(p); }
+    LOOM_TARGET_AVX512 static V loadu(const float* p) { return _mm512_loadu_ps(p); }
+    LOOM_TARGET_AVX512 static void storeu(float* p, V v) { _mm512_storeu_ps(p, v); }
+    LOOM_TARGET_AVX512 static V set1(float x) { return _mm512_set1_ps(x); }
+    LOOM_TARGET_AVX512 static V fmadd(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
+    LOOM_TARGET_AVX512 static V mul(V a, V b) { return _mm512_mul_ps(a, b); }
+};
+
+template <>
+struct Avx512Vec<double> {
+    using V = __m512d;
+    static constexpr std::size_t lanes = 8;
+    LOOM_TARGET_AVX512 static V zero() { return _mm512_setzero_pd(); }
+    LOOM_TARGET_AVX512 static V load(const double* p) { return _mm512_load_pd(p); }
+    LOOM_TARGET_AVX512 static V loadu(const double* p) { return _mm512_loadu_pd(p); }
+    LOOM_TARGET_AVX512 static void storeu(double* p, V v) { _mm512_storeu_pd(p, v); }
+    LOOM_TARGET_AVX512 static V set1(double x) { return _mm512_set1_pd(x); }
+    LOOM_TARGET_AVX512 static V fmadd(V a, V b, V c) { return _mm512_fmadd_pd(a, b, c); }
+    LOOM_TARGET_AVX512 static V mul(V a, V b) { return _mm512_mul_pd(a, b); }
+};
+
+// Computes the first ROWS rows of an MR-row tile (ROWS < MR for the bottom edge of C: no FMAs are spent
+// on padding rows, which matters for LeNet's M = 20 and 50).
+template <class T, std::size_t MR, std::size_t ROWS, std::size_t NV>
+__attribute__((target("avx512f"))) void gemm_ukernel_avx512(std::size_t kc, const T* a, const T* b, T* c,
+                                                            std::size_t ldc, T alpha, T beta) {
+    using Vec = Avx512Vec<T>;
+    using V = typename Vec::V;
+    constexpr std::size_t L = Vec::lanes;
+    constexpr std::size_t NR = NV * L;
+    V acc[ROWS][NV];
+#pragma GCC unroll 16
+    for (std::size_t i = 0; i < ROWS; ++i)
+#pragma GCC unroll 4
+        for (std::size_t j = 0; j < NV; ++j) acc[i][j] = Vec::zero();
+    // Touch the C tile now so its lines arrive while the k loop runs, not when the stores need them.
+#pragma GCC unroll 16
+    for (std::size_t i = 0; i < ROWS; ++i) {
+        _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + NR - 1), _MM_HINT_T0);
+    }
+#pragma GCC unroll 2
+    for (std::size_t p = 0; p < kc; ++p) {
+        V bv[NV];
+#pragma GCC unroll 4
+        for (std::size_t j = 0; j < NV; ++j) bv[j] = Vec::load(b + j * L);
+#pragma GCC unroll 16
+        for (std::size_t i = 0; i < ROWS; ++i) {
+            const V ai = Vec::set1(a[i]);
+#pragma GCC unroll 4
+            for (std::size_t j = 0; j < NV; ++j) acc[i][j] = Vec::fmadd(ai, bv[j], acc[i][j]);
+        }
+        a += MR;
+        b += NR;
+    }
+    const V va = Vec::set1(alpha);
+    if (beta == T(0)) {
+#pragma GCC unroll 16
+        for (std::size_t i = 0; i < ROWS; ++i)
+#pragma GCC unroll 4
+            for (std::size_t j = 0; j < NV; ++j) Vec::storeu(c + i * ldc + j * L, Vec::mul(va, acc[i][j]));
+    } else {
+        const V vb = Vec::set1(beta);
+#pragma GCC unroll 16
+        for (std::size_t i = 0; i < ROWS; ++i)
+#pragma GCC unroll 4
+            for (std::size_t j = 0; j < NV; ++j) {
+                T* cij = c + i * ldc + j * L;
+                Vec::storeu(cij, Vec::fmadd(va, acc[i][j], Vec::mul(vb, Vec::loadu(cij))));
+            }
+    }
+}
+
+#undef LOOM_TARGET_AVX512
+
+template <class T>
+struct GemmKernelAvx512 {
+    static constexpr std::size_t mr = 14;
+    static constexpr std::size_t nv = 2;
+    static constexpr std::size_t nr = nv * Avx512Vec<T>::lanes;
+    static void run(std::size_t kc, const T* a, const T* b, T* c, std::size_t ldc, T alpha, T beta) {
+        gemm_ukernel_avx512<T, mr, mr, nv>(kc, a, b, c, ldc, alpha, beta);
+    }
+    // The first `rows` (< mr) rows of a tile.
+    static void run_rows(std::size_t rows, std::size_t kc, const T* a, const T* b, T* c, std::size_t ldc,
+                         T alpha, T beta) {
+        dispatch_rows(rows, kc, a, b, c, ldc, alpha, beta, std::make_index_sequence<mr>{});
+    }
+
+private:
+    template <std::size_t... R>
+    static void dispatch_rows(std::size_t rows, std::size_t kc, const T* a, const T* b, T* c, std::size_t ldc,
+                              T alpha, T beta, std::index_sequence<R...>) {
+        using Fn = void (*)(std::size_t, const T*, const T*, T*, std::size_t, T, T);
+        static constexpr Fn table[] = {&gemm_ukernel_avx512<T, mr, R + 1, nv>...};
+        table[rows - 1](kc, a, b, c, ldc, alpha, beta);
+    }
+};
+
+}  // namespace loom::detail
+
+#endif
