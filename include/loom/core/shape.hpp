@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <array>
 #include <concepts>
+#include <initializer_list>
 #include <cstddef>
 #include <ostream>
 #include <span>
@@ -19,13 +20,18 @@ public:
 
     constexpr Shape() = default;
 
-    // Shape s{n, 28, 28, 1}: accepts any integer type so that int counts work without casts.
-    template <std::integral... I>
-        requires(sizeof...(I) >= 1)
-    Shape(I... dims) {  // NOLINT(google-explicit-constructor): braced shapes are the API
-        require<ShapeError>(sizeof...(I) <= max_rank, "shape rank ", sizeof...(I), " exceeds the maximum ",
-                            max_rank);
-        (push_back(checked(dims)), ...);
+    // One extent of a braced shape. Converting through this type (rather than taking integers
+    // directly) lets Shape{n, 28, 28, 1} accept any integer type without narrowing errors, while a
+    // bare integer never converts to a Shape, which would make Tensor({5}) ambiguous.
+    struct Extent {
+        template <std::integral I>
+        Extent(I d) : value(checked(d)) {}  // NOLINT(google-explicit-constructor)
+        std::size_t value;
+    };
+
+    Shape(std::initializer_list<Extent> dims) {  // NOLINT(google-explicit-constructor): braced shapes are the API
+        require<ShapeError>(dims.size() <= max_rank, "shape rank ", dims.size(), " exceeds the maximum ", max_rank);
+        for (const Extent& d : dims) push_back(d.value);
     }
 
     explicit Shape(std::span<const std::size_t> dims) {

@@ -1,0 +1,144 @@
+#pragma once
+// Conv2D on NHWC batches as im2col + GEMM. The kernel is stored as (kh, kw, in_channels, filters),
+// Keras' layout, which read as a (kh*kw*in_channels) x filters matrix multiplies the im2col rows
+// directly. Samples are processed in chunks so that the im2col buffer stays within a fixed budget.
+#include <algorithm>
+#include <cstdint>
+
+#include "loom/kernels/gemm.hpp"
+#include "loom/kernels/im2col.hpp"
+#include "loom/layers/initializer.hpp"
+#include "loom/layers/layer.hpp"
+#include "loom/layers/padding.hpp"
+
+namespace loom {
+
+template <class T>
+class Conv2D : public Layer<T> {
+public:
+    // Largest im2col buffer, in elements (16 MiB of floats: sized to stay in the shared L3 cache).
+    static constexpr std::size_t col_budget = std::size_t{1} << 22;
+
+    Conv2D(std::size_t filters, std::size_t kernel_size, Padding padding = Padding::Valid, std::size_t stride = 1,
+           Initializer kernel_init = Initializer::glorot_uniform(), Initializer bias_init = Initializer::zeros())
+        : Conv2D(filters, kernel_size, kernel_size, padding, stride, stride, kernel_init, bias_init) {}
+
+    Conv2D(std::size_t filters, std::size_t kernel_h, std::size_t kernel_w, Padding padding, std::size_t stride_h,
+           std::size_t stride_w, Initializer kernel_init = Initializer::glorot_uniform(),
+           Initializer bias_init = Initializer::zeros())
+        : filters_(filters), kh_(kernel_h), kw_(kernel_w), sh_(stride_h), sw_(stride_w), padding_(padding),
+          kernel_init_(kernel_init), bias_init_(bias_init) {
+        require<ArgumentError>(filters >= 1, "Conv2D: expected at least 1 filter, got ", filters);
+        require<ArgumentError>(kernel_h >= 1 && kernel_w >= 1, "Conv2D: expected a kernel of at least 1x1, got ",
+                               kernel_h, "x", kernel_w);
+        require<ArgumentError>(stride_h >= 1 && stride_w >= 1, "Conv2D: expected strides >= 1, got ", stride_h, "x",
+                               stride_w);
+    }
+
+    std::string type() const override { return "Conv2D"; }
+    Tensor<T>& weights() { return w_; }
+    Tensor<T>& bias() { return b_; }
+    const kernels::ConvGeometry& geometry() const { return g_; }
+
+    TensorView<const T> forward(TensorView<const T> x, bool) override {
+        this->check_input(x);
+        x_ = x;
+        const std::size_t n = x.dim(0), rows_per_sample = g_.output_positions(), patch = g_.patch();
+        y_.resize({n, g_.oh, g_.ow, filters_});
+        for (std::size_t r = 0; r < n * rows_per_sample; ++r)
+            std::copy(b_.begin(), b_.end(), y_.data() + r * filters_);
+        for_each_chunk(n, [&](std::size_t first, std::size_t count) {
+            kernels::im2col(x.data() + first * g_.input_size(), count, g_, col_.data());
+            gemm<T>(Transpose::No, Transpose::No, count * rows_per_sample, filters_, patch, T(1), col_.data(), patch,
+                    w_.data(), filters_, T(1), y_.data() + first * rows_per_sample * filters_, filters_);
+        });
+        return y_.view();
+    }
+
+    TensorView<const T> backward(TensorView<const T> g) override {
+        const std::size_t n = x_.dim(0), rows_per_sample = g_.output_positions(), patch = g_.patch();
+        this->check_grad(g, n);
+        db_.fill(T(0));
+        for (std::size_t r = 0; r < n * rows_per_sample; ++r)
+            for (std::size_t f = 0; f < filters_; ++f) db_[f] += g[r * filters_ + f];
+        const bool need_dx = this->input_gradient_needed();
+        if (need_dx) {
+            dx_.resize(x_.shape());
+            dx_.fill(T(0));
+        }
+        // When the whole batch fitted in one chunk, col_ still holds forward's im2col.
+        const bool col_is_current = chunk_samples(n) >= n;
+        for_each_chunk(n, [&](std::size_t first, std::size_t count) {
+            const std::size_t rows = count * rows_per_sample;
+            const T* g_chunk = g.data() + first * rows_per_sample * filters_;
+            if (!col_is_current) kernels::im2col(x_.data() + first * g_.input_size(), count, g_, col_.data());
+            gemm<T>(Transpose::Yes, Transpose::No, patch, filters_, rows, T(1), col_.data(), patch, g_chunk, filters_,
+                    first == 0 ? T(0) : T(1), dw_.data(), filters_);
+            if (!need_dx) return;
+            // col_ is free again once dW has used it: reuse it for the column gradient.
+            gemm<T>(Transpose::No, Transpose::Yes, rows, patch, filters_, T(1), g_chunk, filters_, w_.data(), filters_,
+                    T(0), col_.data(), patch);
+            kernels::col2im(col_.data(), count, g_, dx_.data() + first * g_.input_size());
+        });
+        return need_dx ? dx_.view() : TensorView<const T>{};
+    }
+
+    std::vector<Parameter<T>> parameters() override { return {{"kernel", &w_, &dw_}, {"bias", &b_, &db_}}; }
+
+    LayerConfig config() const override {
+        LayerConfig c;
+        c.set("filters", static_cast<std::int64_t>(filters_))
+            .set("kernel_h", static_cast<std::int64_t>(kh_))
+            .set("kernel_w", static_cast<std::int64_t>(kw_))
+            .set("stride_h", static_cast<std::int64_t>(sh_))
+            .set("stride_w", static_cast<std::int64_t>(sw_))
+            .set("padding", std::string(padding_ == Padding::Same ? "same" : "valid"));
+        kernel_init_.save(c, "kernel");
+        bias_init_.save(c, "bias");
+        return c;
+    }
+    static std::unique_ptr<Layer<T>> from_config(const LayerConfig& c) {
+        auto size = [&](const char* key) { return static_cast<std::size_t>(c.integer(key)); };
+        const Padding padding = c.text("padding") == "same" ? Padding::Same : Padding::Valid;
+        return std::make_unique<Conv2D>(size("filters"), size("kernel_h"), size("kernel_w"), padding, size("stride_h"),
+                                        size("stride_w"), Initializer::load(c, "kernel"), Initializer::load(c, "bias"));
+    }
+
+protected:
+    Shape do_build(const Shape& input, Rng& rng) override {
+        require<ShapeError>(input.rank() == 3, "Conv2D expects images of shape (height, width, channels), got ",
+                            input);
+        const auto rows = window_1d(input[0], kh_, sh_, padding_, "Conv2D");
+        const auto cols = window_1d(input[1], kw_, sw_, padding_, "Conv2D");
+        g_ = {input[0], input[1], input[2], kh_, kw_, sh_, sw_, rows.pad, cols.pad, rows.out, cols.out};
+        w_.resize({kh_, kw_, g_.c, filters_});
+        dw_.resize(w_.shape());
+        b_.resize({filters_});
+        db_.resize({filters_});
+        kernel_init_.fill(w_, g_.patch(), kh_ * kw_ * filters_, rng);
+        bias_init_.fill(b_, g_.patch(), kh_ * kw_ * filters_, rng);
+        return Shape{g_.oh, g_.ow, filters_};
+    }
+
+private:
+    std::size_t chunk_samples(std::size_t n) const {
+        const std::size_t per_sample = g_.output_positions() * g_.patch();
+        return std::clamp<std::size_t>(col_budget / std::max<std::size_t>(per_sample, 1), 1, std::max<std::size_t>(n, 1));
+    }
+
+    template <class Fn>
+    void for_each_chunk(std::size_t n, Fn&& fn) {
+        const std::size_t chunk = chunk_samples(n);
+        col_.resize({chunk * g_.output_positions(), g_.patch()});
+        for (std::size_t first = 0; first < n; first += chunk) fn(first, std::min(chunk, n - first));
+    }
+
+    std::size_t filters_, kh_, kw_, sh_, sw_;
+    Padding padding_;
+    Initializer kernel_init_, bias_init_;
+    kernels::ConvGeometry g_{};
+    Tensor<T> w_, b_, dw_, db_, y_, dx_, col_;
+    TensorView<const T> x_;
+};
+
+}  // namespace loom

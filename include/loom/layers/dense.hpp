@@ -1,0 +1,90 @@
+#pragma once
+// Dense: y = x W + b for a batch x of shape (N, in); W is (in, out). Forward and both backward
+// products are single GEMM calls on the whole batch, with transposes instead of copies.
+#include <cstdint>
+
+#include "loom/core/error.hpp"
+#include "loom/kernels/gemm.hpp"
+#include "loom/layers/initializer.hpp"
+#include "loom/layers/layer.hpp"
+
+namespace loom {
+
+template <class T>
+class Dense : public Layer<T> {
+public:
+    explicit Dense(std::size_t units, Initializer kernel_init = Initializer::glorot_uniform(),
+                   Initializer bias_init = Initializer::zeros())
+        : units_(units), kernel_init_(kernel_init), bias_init_(bias_init) {
+        require<ArgumentError>(units >= 1, "Dense: expected at least 1 unit, got ", units);
+    }
+
+    std::string type() const override { return "Dense"; }
+    std::size_t units() const { return units_; }
+    Tensor<T>& weights() { return w_; }
+    Tensor<T>& bias() { return b_; }
+
+    TensorView<const T> forward(TensorView<const T> x, bool) override {
+        this->check_input(x);
+        x_ = x;
+        const std::size_t n = x.dim(0);
+        y_.resize({n, units_});
+        // Broadcast the bias into y, then accumulate x W on top of it (beta = 1).
+        for (std::size_t i = 0; i < n; ++i) std::copy(b_.begin(), b_.end(), y_.data() + i * units_);
+        gemm<T>(Transpose::No, Transpose::No, n, units_, in_, T(1), x.data(), in_, w_.data(), units_, T(1), y_.data(),
+                units_);
+        return y_.view();
+    }
+
+    TensorView<const T> backward(TensorView<const T> g) override {
+        const std::size_t n = x_.dim(0);
+        this->check_grad(g, n);
+        // dW = x^T g, db = column sums of g, dx = g W^T
+        gemm<T>(Transpose::Yes, Transpose::No, in_, units_, n, T(1), x_.data(), in_, g.data(), units_, T(0),
+                dw_.data(), units_);
+        db_.fill(T(0));
+        for (std::size_t i = 0; i < n; ++i)
+            for (std::size_t j = 0; j < units_; ++j) db_[j] += g[i * units_ + j];
+        if (!this->input_gradient_needed()) return {};
+        dx_.resize(x_.shape());
+        gemm<T>(Transpose::No, Transpose::Yes, n, in_, units_, T(1), g.data(), units_, w_.data(), units_, T(0),
+                dx_.data(), in_);
+        return dx_.view();
+    }
+
+    std::vector<Parameter<T>> parameters() override { return {{"kernel", &w_, &dw_}, {"bias", &b_, &db_}}; }
+
+    LayerConfig config() const override {
+        LayerConfig c;
+        c.set("units", static_cast<std::int64_t>(units_));
+        kernel_init_.save(c, "kernel");
+        bias_init_.save(c, "bias");
+        return c;
+    }
+    static std::unique_ptr<Layer<T>> from_config(const LayerConfig& c) {
+        return std::make_unique<Dense>(static_cast<std::size_t>(c.integer("units")), Initializer::load(c, "kernel"),
+                                       Initializer::load(c, "bias"));
+    }
+
+protected:
+    Shape do_build(const Shape& input, Rng& rng) override {
+        require<ShapeError>(input.rank() == 1, "Dense expects a flat input of shape (features,), got ", input,
+                            "; add a Flatten layer before it");
+        in_ = input[0];
+        w_.resize({in_, units_});
+        dw_.resize({in_, units_});
+        b_.resize({units_});
+        db_.resize({units_});
+        kernel_init_.fill(w_, in_, units_, rng);
+        bias_init_.fill(b_, in_, units_, rng);
+        return Shape{units_};
+    }
+
+private:
+    std::size_t units_, in_ = 0;
+    Initializer kernel_init_, bias_init_;
+    Tensor<T> w_, b_, dw_, db_, y_, dx_;
+    TensorView<const T> x_;
+};
+
+}  // namespace loom

@@ -1,0 +1,86 @@
+#pragma once
+// Layer<T>: the interface every layer implements. A layer works on a whole minibatch (N, ...) at once:
+// forward maps the input batch to its own output buffer, backward maps the gradient of the loss with
+// respect to that output to the gradient with respect to the input, storing parameter gradients
+// (overwritten, not accumulated) on the way. Buffers live in the layer and are reused across batches.
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "loom/core/random.hpp"
+#include "loom/core/shape.hpp"
+#include "loom/core/tensor.hpp"
+#include "loom/layers/layer_config.hpp"
+
+namespace loom {
+
+// A trainable tensor and the gradient backward() leaves for it.
+template <class T>
+struct Parameter {
+    std::string name;
+    Tensor<T>* value;
+    Tensor<T>* grad;
+};
+
+template <class T>
+class Layer {
+public:
+    virtual ~Layer() = default;
+
+    // The registered type name ("Conv2D"), stored in model files.
+    virtual std::string type() const = 0;
+
+    // Called once, when the layer joins a model: checks the per-sample input shape (throwing
+    // ShapeError with what was expected), creates and initialises parameters, and returns the
+    // per-sample output shape.
+    Shape build(const Shape& input_shape, Rng& rng) {
+        input_shape_ = input_shape;
+        output_shape_ = do_build(input_shape, rng);
+        return output_shape_;
+    }
+
+    // x: (N, input_shape...). The returned view stays valid until the next forward call.
+    virtual TensorView<const T> forward(TensorView<const T> x, bool training) = 0;
+
+    // grad_out: (N, output_shape...), for the batch of the last forward call. Returns the gradient
+    // with respect to that batch's input (an empty view when input gradients are switched off).
+    virtual TensorView<const T> backward(TensorView<const T> grad_out) = 0;
+
+    virtual std::vector<Parameter<T>> parameters() { return {}; }
+    virtual LayerConfig config() const { return {}; }
+
+    // The first layer of a model needs no input gradient; skipping it saves a whole GEMM + col2im.
+    void set_input_gradient_needed(bool needed) { input_gradient_needed_ = needed; }
+    bool input_gradient_needed() const { return input_gradient_needed_; }
+
+    const Shape& input_shape() const { return input_shape_; }
+    const Shape& output_shape() const { return output_shape_; }
+
+    std::size_t param_count() {
+        std::size_t n = 0;
+        for (const auto& p : parameters()) n += p.value->size();
+        return n;
+    }
+
+protected:
+    virtual Shape do_build(const Shape& input_shape, Rng& rng) = 0;
+
+    // Checks that a batch has this layer's per-sample shape behind its batch axis.
+    void check_input(TensorView<const T> x) const {
+        bool ok = x.rank() == input_shape_.rank() + 1;
+        for (std::size_t i = 0; ok && i < input_shape_.rank(); ++i) ok = x.dim(i + 1) == input_shape_[i];
+        require<ShapeError>(ok, type(), ": expected a batch of shape (N, ", input_shape_.to_string().substr(1),
+                            " but got ", x.shape());
+    }
+    void check_grad(TensorView<const T> g, std::size_t batch) const {
+        require<ShapeError>(g.shape() == output_shape_.with_batch(batch), type(), ": backward expected a gradient of shape ",
+                            output_shape_.with_batch(batch), " but got ", g.shape());
+    }
+
+private:
+    Shape input_shape_, output_shape_;
+    bool input_gradient_needed_ = true;
+};
+
+}  // namespace loom

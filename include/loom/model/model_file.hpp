@@ -1,0 +1,174 @@
+#pragma once
+// The loom model file (format version 1), little-endian:
+//
+//   offset  size  field
+//   0       8     magic "LOOMMODL"
+//   8       4     format version (u32)
+//   12      4     element size in bytes (u32): 4 = float32, 8 = float64
+//   16      8     payload size in bytes (u64)
+//   24      4     CRC-32 (zlib) of the payload (u32)
+//   28      ...   payload:
+//                   input shape: rank (u32), extents (u64 each)
+//                   layer count (u32), then per layer:
+//                     type (u32 length + bytes), LayerConfig (see layer_config.hpp),
+//                     parameter count (u32), then per parameter:
+//                       name (u32 length + bytes), rank (u32), extents (u64 each), values (raw)
+//
+// Readers reject a wrong magic, a newer version, another element type, a size that disagrees with the
+// file, a checksum mismatch, and any field that runs past the payload.
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <zlib.h>
+
+#include "loom/core/bytes.hpp"
+#include "loom/core/error.hpp"
+#include "loom/core/tensor.hpp"
+#include "loom/layers/layer.hpp"
+
+namespace loom::model_file {
+
+inline constexpr char magic[8] = {'L', 'O', 'O', 'M', 'M', 'O', 'D', 'L'};
+inline constexpr std::uint32_t format_version = 1;
+inline constexpr std::size_t header_size = 28;
+
+template <class T>
+struct LayerRecord {
+    std::string type;
+    LayerConfig config;
+    std::vector<std::pair<std::string, Tensor<T>>> parameters;
+};
+
+template <class T>
+struct Contents {
+    Shape input_shape;
+    std::vector<LayerRecord<T>> layers;
+};
+
+inline std::uint32_t checksum(const unsigned char* data, std::size_t size) {
+    uLong crc = crc32(0L, Z_NULL, 0);
+    while (size > 0) {  // crc32 takes a uInt length
+        const auto chunk = static_cast<uInt>(std::min<std::size_t>(size, 1u << 30));
+        crc = crc32(crc, data, chunk);
+        data += chunk;
+        size -= chunk;
+    }
+    return static_cast<std::uint32_t>(crc);
+}
+
+inline void put_shape(ByteWriter& out, const Shape& s) {
+    out.put(static_cast<std::uint32_t>(s.rank()));
+    for (std::size_t d : s) out.put(static_cast<std::uint64_t>(d));
+}
+
+inline Shape get_shape(ByteReader& in) {
+    const auto rank = in.get<std::uint32_t>();
+    require<IoError>(rank <= Shape::max_rank, in.what(), ": shape of rank ", rank, " (at most ", Shape::max_rank,
+                     " expected)");
+    Shape s;
+    std::uint64_t elements = 1;
+    for (std::uint32_t i = 0; i < rank; ++i) {
+        const auto d = in.get<std::uint64_t>();
+        require<IoError>(d <= (std::uint64_t{1} << 40) && (d == 0 || elements <= (std::uint64_t{1} << 40) / d),
+                         in.what(), ": implausible shape extent ", d);
+        elements *= d;
+        s.push_back(static_cast<std::size_t>(d));
+    }
+    return s;
+}
+
+template <class T>
+std::vector<unsigned char> encode(const Shape& input_shape, const std::vector<std::unique_ptr<Layer<T>>>& layers) {
+    ByteWriter payload;
+    put_shape(payload, input_shape);
+    payload.put(static_cast<std::uint32_t>(layers.size()));
+    for (const auto& layer : layers) {
+        payload.put_string(layer->type());
+        layer->config().write(payload);
+        const auto params = layer->parameters();
+        payload.put(static_cast<std::uint32_t>(params.size()));
+        for (const auto& p : params) {
+            payload.put_string(p.name);
+            put_shape(payload, p.value->shape());
+            payload.raw(p.value->data(), p.value->size() * sizeof(T));
+        }
+    }
+    ByteWriter file;
+    file.raw(magic, sizeof magic);
+    file.put(format_version);
+    file.put(static_cast<std::uint32_t>(sizeof(T)));
+    file.put(static_cast<std::uint64_t>(payload.bytes().size()));
+    file.put(checksum(payload.bytes().data(), payload.bytes().size()));
+    file.raw(payload.bytes().data(), payload.bytes().size());
+    return std::move(file.bytes());
+}
+
+template <class T>
+Contents<T> decode(const std::vector<unsigned char>& bytes, const std::string& what) {
+    ByteReader header(bytes.data(), bytes.size(), what);
+    char found_magic[8];
+    require<IoError>(bytes.size() >= header_size, what, ": too short for a loom model (", bytes.size(),
+                     " bytes, the header alone is ", header_size, ")");
+    header.raw(found_magic, sizeof found_magic);
+    require<IoError>(std::memcmp(found_magic, magic, sizeof magic) == 0, what,
+                     ": not a loom model file (wrong magic bytes)");
+    const auto version = header.get<std::uint32_t>();
+    require<IoError>(version >= 1 && version <= format_version, what, ": model format version ", version,
+                     " is not supported (this loom reads versions 1 to ", format_version, ")");
+    const auto element_size = header.get<std::uint32_t>();
+    require<IoError>(element_size == sizeof(T), what, ": the model holds ", element_size * 8,
+                     "-bit values but is loaded as a model of ", sizeof(T) * 8, "-bit values");
+    const auto payload_size = header.get<std::uint64_t>();
+    const auto expected_crc = header.get<std::uint32_t>();
+    require<IoError>(payload_size == header.remaining(), what, ": the header announces ", payload_size,
+                     " bytes of payload but the file holds ", header.remaining(), " (truncated or padded)");
+    const unsigned char* payload = bytes.data() + header_size;
+    require<IoError>(checksum(payload, payload_size) == expected_crc, what,
+                     ": checksum mismatch, the file is corrupt");
+
+    ByteReader in(payload, payload_size, what);
+    Contents<T> contents;
+    contents.input_shape = get_shape(in);
+    const auto layer_count = in.get<std::uint32_t>();
+    require<IoError>(layer_count <= 4096, what, ": implausible layer count ", layer_count);
+    for (std::uint32_t l = 0; l < layer_count; ++l) {
+        LayerRecord<T> record;
+        record.type = in.get_string(256);
+        record.config = LayerConfig::read(in);
+        const auto param_count = in.get<std::uint32_t>();
+        require<IoError>(param_count <= 64, what, ": implausible parameter count ", param_count);
+        for (std::uint32_t p = 0; p < param_count; ++p) {
+            std::string name = in.get_string(256);
+            const Shape shape = get_shape(in);
+            require<IoError>(shape.elements() <= in.remaining() / sizeof(T), what, ": parameter '", name,
+                             "' of layer ", l, " is truncated");
+            Tensor<T> value(shape);
+            in.raw(value.data(), value.size() * sizeof(T));
+            record.parameters.emplace_back(std::move(name), std::move(value));
+        }
+        contents.layers.push_back(std::move(record));
+    }
+    require<IoError>(in.remaining() == 0, what, ": ", in.remaining(), " unexpected bytes after the last layer");
+    return contents;
+}
+
+// Reads a whole file, refusing anything implausibly large before allocating for it.
+inline std::vector<unsigned char> read_file(const std::filesystem::path& path, std::uintmax_t max_size = std::uintmax_t{1} << 34) {
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(path, ec);
+    require<IoError>(!ec, "cannot read ", path, ": ", ec.message());
+    require<IoError>(size <= max_size, path, ": file of ", size, " bytes exceeds the limit of ", max_size);
+    std::ifstream in(path, std::ios::binary);
+    require<IoError>(in.good(), "cannot open ", path);
+    std::vector<unsigned char> bytes(static_cast<std::size_t>(size));
+    in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(size));
+    require<IoError>(static_cast<std::uintmax_t>(in.gcount()) == size, "cannot read all ", size, " bytes of ", path);
+    return bytes;
+}
+
+}  // namespace loom::model_file
