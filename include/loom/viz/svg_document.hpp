@@ -47,8 +47,12 @@ public:
         body_ += "<polyline fill=\"none\" stroke=\"" + escape(stroke) + "\" stroke-width=\"" + number(stroke_width) + "\"";
         if (!dash.empty()) body_ += " stroke-dasharray=\"" + escape(dash) + "\"";
         body_ += " stroke-linejoin=\"round\" points=\"";
-        for (std::size_t i = 0; i < points.size(); ++i)
-            body_ += (i ? " " : "") + number(points[i].first) + "," + number(points[i].second);
+        for (std::size_t i = 0; i < points.size(); ++i) {
+            if (i) body_ += ' ';
+            body_ += number(points[i].first);
+            body_ += ',';
+            body_ += number(points[i].second);
+        }
         body_ += "\"/>\n";
     }
 
