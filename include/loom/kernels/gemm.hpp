@@ -66,7 +66,7 @@ inline void gemm_thread_grid(int threads, std::size_t row_tiles, std::size_t col
     }
 }
 
-template <class T, class Kernel, GemmBlocks blocks>
+template <class T, Isa isa, class Kernel, GemmBlocks blocks>
 void gemm_packed(Transpose ta, Transpose tb, std::size_t m, std::size_t n, std::size_t k, T alpha, const T* a,
                  std::size_t lda, const T* b, std::size_t ldb, T beta, T* c, std::size_t ldc) {
     constexpr std::size_t MR = Kernel::mr, NR = Kernel::nr;
@@ -120,12 +120,12 @@ void gemm_packed(Transpose ta, Transpose tb, std::size_t m, std::size_t n, std::
 
                 const auto t = static_cast<std::size_t>(tid);
                 const auto nt = static_cast<std::size_t>(team);
-                pack_b<NR>(tb, b, ldb, pc, kc, jc, nc, panels * t / nt, panels * (t + 1) / nt, b_pack);
+                pack_b<NR, isa>(tb, b, ldb, pc, kc, jc, nc, panels * t / nt, panels * (t + 1) / nt, b_pack);
 #pragma omp barrier
 
                 for (std::size_t ic = m_begin; ic < m_end; ic += MC) {
                     const std::size_t mc = std::min(MC, m_end - ic);
-                    pack_a<MR>(ta, a, lda, ic, mc, pc, kc, a_pack);
+                    pack_a<MR, isa>(ta, a, lda, ic, mc, pc, kc, a_pack);
                     for (std::size_t q = q_begin; q < q_end; ++q) {
                         const std::size_t jr = q * NR;
                         const std::size_t cols = std::min(NR, nc - jr);
@@ -166,7 +166,7 @@ void gemm_packed(Transpose ta, Transpose tb, std::size_t m, std::size_t n, std::
 template <class T, Isa isa, class Kernel>
 void gemm_dispatch(Transpose ta, Transpose tb, std::size_t m, std::size_t n, std::size_t k, T alpha, const T* a,
                    std::size_t lda, const T* b, std::size_t ldb, T beta, T* c, std::size_t ldc) {
-    gemm_packed<T, Kernel, gemm_blocks<T, isa>()>(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    gemm_packed<T, isa, Kernel, gemm_blocks<T, isa>()>(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 }  // namespace detail
