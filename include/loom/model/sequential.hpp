@@ -153,6 +153,49 @@ public:
         return {loss, count_correct(p, y)};
     }
 
+    // The full-batch fitting criterion of R's nnet: the loss summed over all samples plus
+    // decay * (sum of squares of every parameter, biases included). Its gradient is left in the
+    // parameters' grad tensors. The data goes through the ordinary layers in chunks of `chunk`
+    // samples, and the sums are accumulated in double so 60,000 float terms lose nothing.
+    double full_batch_objective(TensorView<const T> x, TensorView<const T> y, double decay = 0,
+                                std::size_t chunk = 2048) {
+        require(compiled(), "full_batch_objective: compile the model first (the loss is needed)");
+        check_dataset(x, y);
+        require<ArgumentError>(chunk >= 1, "full_batch_objective: chunk size must be at least 1");
+        require<ArgumentError>(decay >= 0, "full_batch_objective: expected decay >= 0, got ", decay);
+        grad_sums_.resize(params_.size());
+        for (std::size_t k = 0; k < params_.size(); ++k) grad_sums_[k].assign(params_[k].value->size(), 0.0);
+        double total = 0;
+        for (std::size_t b = 0; b < x.dim(0); b += chunk) {
+            const std::size_t e = std::min(x.dim(0), b + chunk);
+            const auto p = forward(x.rows(b, e), true);
+            const auto targets = y.rows(b, e);
+            total += loss_->value(p, targets);
+            grad_.resize(p.shape());
+            if (fused_softmax_) {
+                static_cast<const CrossEntropy&>(*loss_).softmax_gradient(p, targets, grad_.view(), T(1));
+                backward(grad_, layers_.size() - 1);
+            } else {
+                loss_->gradient(p, targets, grad_.view(), T(1));
+                backward(grad_, layers_.size());
+            }
+            for (std::size_t k = 0; k < params_.size(); ++k) {
+                const T* g = params_[k].grad->data();
+                for (std::size_t i = 0; i < grad_sums_[k].size(); ++i) grad_sums_[k][i] += static_cast<double>(g[i]);
+            }
+        }
+        for (std::size_t k = 0; k < params_.size(); ++k) {
+            const T* w = params_[k].value->data();
+            T* g = params_[k].grad->data();
+            for (std::size_t i = 0; i < grad_sums_[k].size(); ++i) {
+                const double wi = static_cast<double>(w[i]);
+                total += decay * wi * wi;
+                g[i] = static_cast<T>(grad_sums_[k][i] + 2 * decay * wi);
+            }
+        }
+        return total;
+    }
+
     History fit(const Tensor<T>& x, const std::vector<int>& labels, const FitOptions& options = {}) {
         return fit(x, targets_from(labels, x.dim(0)), options);
     }
@@ -348,8 +391,12 @@ private:
     }
 
     static std::string with_commas(std::size_t n) {
-        std::string s = std::to_string(n);
-        for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(static_cast<std::size_t>(i), ",");
+        const std::string digits = std::to_string(n);
+        std::string s;
+        for (std::size_t i = 0; i < digits.size(); ++i) {
+            if (i > 0 && (digits.size() - i) % 3 == 0) s.push_back(',');
+            s.push_back(digits[i]);
+        }
         return s;
     }
 
@@ -364,6 +411,7 @@ private:
     bool fused_softmax_ = false;
     Tensor<T> x_batch_, y_batch_, grad_;
     std::vector<std::size_t> order_;
+    std::vector<std::vector<double>> grad_sums_;
 };
 
 }  // namespace loom
