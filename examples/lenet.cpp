@@ -1,0 +1,153 @@
+// LeNet on Fashion-MNIST: the seed notebook's CNN experiment in C++.
+//   conv 20@5x5 tanh (same) -> maxpool 2 -> conv 50@5x5 tanh (same) -> maxpool 2 -> flatten
+//   -> dense 500 tanh -> dense 10 softmax     (1,256,080 parameters)
+// Shows the data, the model, the training, and the result: confusion matrix, per-class scores,
+// the most confused pairs, pictures and a CSV history in --out-dir.
+#include <chrono>
+#include <filesystem>
+#include <iomanip>
+#include <iostream>
+
+#include "command_line.hpp"
+#include "loom/loom.hpp"
+#include "loom/viz/confusion_heatmap.hpp"
+#include "loom/viz/image_grid.hpp"
+#include "loom/viz/svg_chart.hpp"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+loom::Sequential<float> lenet(std::uint64_t seed) {
+    loom::Sequential<float> net({28, 28, 1}, seed);
+    net.add<loom::Conv2D>(20, 5, loom::Padding::Same).add<loom::Tanh>().add<loom::MaxPool2D>(2)
+        .add<loom::Conv2D>(50, 5, loom::Padding::Same).add<loom::Tanh>().add<loom::MaxPool2D>(2)
+        .add<loom::Flatten>().add<loom::Dense>(500).add<loom::Tanh>()
+        .add<loom::Dense>(10).add<loom::Softmax>();
+    return net;
+}
+
+void write_curves(const std::filesystem::path& dir, const loom::History& h) {
+    loom::LineChart loss("LeNet on Fashion-MNIST: loss", "epoch", "cross-entropy");
+    loss.add("training", h.loss);
+    loom::LineChart accuracy("LeNet on Fashion-MNIST: accuracy", "epoch", "accuracy");
+    accuracy.add("training", h.accuracy);
+    if (h.has_validation()) {
+        loss.add("test (validation)", h.val_loss, true);
+        accuracy.add("test (validation)", h.val_accuracy, true);
+    }
+    loss.write(dir / "loss.svg");
+    accuracy.write(dir / "accuracy.svg");
+    loom::write_history_csv(dir / "history.csv", h);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) try {
+    const auto start = Clock::now();
+    examples::CommandLine cli(argc, argv, "LeNet on Fashion-MNIST (the seed notebook's CNN experiment)");
+    const bool quick = cli.flag("quick", "quick check: 5,000 training images, 1 epoch (part of the test suite)");
+    const auto epochs = cli.integer("epochs", quick ? 1 : 10, "training epochs");
+    const auto batch_size = cli.integer("batch-size", 128, "minibatch size");
+    const std::string optimizer = cli.text("optimizer", "adam", "adam, or sgd (with momentum 0.9)");
+    const double lr = cli.real("lr", 0, "learning rate (default: 1e-3 for adam, 0.01 for sgd)");
+    const auto threads = cli.integer("threads", 0, "threads for loom's kernels (0: OpenMP's default)");
+    const auto seed = cli.integer("seed", 42, "seed for weight initialisation and shuffling");
+    const auto train_size = cli.integer("train-size", quick ? 5000 : 60000, "training images to use (the first N)");
+    const std::string data_dir = cli.text("data-dir", std::string(loom::fashion_mnist::default_dir),
+                                          "folder with the Fashion-MNIST .gz files");
+    const std::filesystem::path out_dir = cli.text("out-dir", "lenet-out", "where the model, pictures and CSV go");
+    const double min_accuracy = cli.real("min-accuracy", 0, "exit with status 1 below this test accuracy");
+    if (!cli.finish()) return 0;
+    loom::require<loom::ArgumentError>(epochs >= 1 && batch_size >= 1 && train_size >= 1 && threads >= 0,
+                                       "--epochs, --batch-size and --train-size must be positive");
+    if (threads > 0) loom::set_num_threads(static_cast<int>(threads));
+    std::filesystem::create_directories(out_dir);
+    const auto names = std::span<const std::string_view>(loom::fashion_mnist::class_names);
+
+    // The data.
+    auto t = Clock::now();
+    const auto train = loom::fashion_mnist::load(data_dir, loom::fashion_mnist::Split::train,
+                                                 static_cast<std::size_t>(train_size));
+    const auto test = loom::fashion_mnist::load(data_dir, loom::fashion_mnist::Split::test);
+    std::cout << "Fashion-MNIST: " << train.size() << " training and " << test.size() << " test images loaded in "
+              << std::fixed << std::setprecision(2) << seconds_since(t) << " s\n";
+    loom::write_image_grid(out_dir / "samples.png", train.images.rows(0, 40), std::span<const int>(train.labels).first(40),
+                           names);
+    std::cout << "Sample images: " << (out_dir / "samples.png").string() << "\n\n";
+
+    // The model.
+    auto net = lenet(static_cast<std::uint64_t>(seed));
+    net.summary(std::cout);
+    if (optimizer == "adam") {
+        net.compile(loom::CrossEntropy{}, loom::Adam(lr > 0 ? lr : 1e-3));
+    } else if (optimizer == "sgd") {
+        net.compile(loom::CrossEntropy{}, loom::SGD(lr > 0 ? lr : 0.01, 0.9));
+    } else {
+        throw loom::ArgumentError("--optimizer must be adam or sgd, got '" + optimizer + "'");
+    }
+
+    // The training; the test set is the validation data, as in the notebook.
+    const auto train_targets = loom::one_hot<float>(train.labels, 10);
+    const auto test_targets = loom::one_hot<float>(test.labels, 10);
+    loom::FitOptions options;
+    options.epochs = static_cast<std::size_t>(epochs);
+    options.batch_size = static_cast<std::size_t>(batch_size);
+    options.seed = static_cast<std::uint64_t>(seed);
+    std::cout << "\nTraining on " << train.size() << " images, batch " << batch_size << ", " << optimizer << ", "
+              << loom::num_threads() << " thread(s)\n";
+    t = Clock::now();
+    const auto history = net.fit(train.images, train_targets, loom::ValidationData<float>{test.images, test_targets}, options);
+    const double train_seconds = seconds_since(t);
+    std::cout << "Training time: " << std::setprecision(1) << train_seconds << " s ("
+              << train_seconds / double(epochs) << " s per epoch)\n";
+
+    // Save, load back, predict with the loaded model.
+    const auto model_path = out_dir / "lenet.loom";
+    net.save(model_path);
+    auto loaded = loom::Sequential<float>::load(model_path);
+    t = Clock::now();
+    const auto probabilities = loaded.predict(test.images);
+    const double predict_seconds = seconds_since(t);
+    const bool identical = probabilities == net.predict(test.images);
+    std::cout << "\nModel saved to " << model_path.string() << " and loaded back: predictions "
+              << (identical ? "identical" : "DIFFER") << "\n";
+    std::cout << "Inference on " << test.size() << " test images: " << std::setprecision(3) << predict_seconds << " s\n";
+
+    std::cout << "\nFirst rows of predicted probabilities:\n" << std::setprecision(3) << std::right;
+    for (std::size_t c = 0; c < 10; ++c) std::cout << std::setw(9) << loom::ConfusionMatrix::abbreviate(names[c], 8);
+    std::cout << "   true class\n";
+    for (std::size_t i = 0; i < 5; ++i) {
+        for (std::size_t c = 0; c < 10; ++c) std::cout << std::setw(9) << probabilities(i, c);
+        std::cout << "   " << names[static_cast<std::size_t>(test.labels[i])] << '\n';
+    }
+
+    // The result.
+    const auto predicted = loom::argmax_rows(probabilities);
+    const loom::ConfusionMatrix confusion(test.labels, predicted, 10);
+    std::cout << "\nConfusion matrix (rows: true class, columns: predicted)\n";
+    confusion.print(std::cout, names);
+    std::cout << '\n';
+    confusion.print_report(std::cout, names);
+    std::cout << "\nMost confused pairs:\n";
+    for (const auto& c : confusion.most_confused(5))
+        std::cout << "  " << std::right << std::setw(12) << names[static_cast<std::size_t>(c.truth)] << " taken for "
+                  << std::setw(12) << std::left << names[static_cast<std::size_t>(c.predicted)] << std::right
+                  << std::setw(5) << c.count << " times\n";
+
+    write_curves(out_dir, history);
+    loom::write_confusion_heatmap(out_dir / "confusion.svg", confusion, names);
+    std::cout << "\nWrote " << (out_dir / "loss.svg").string() << ", accuracy.svg, confusion.svg, history.csv\n";
+    std::cout << "\nTest accuracy: " << std::setprecision(4) << confusion.accuracy() << "   (notebook: 0.8988)\n";
+    std::cout << "Total time: " << std::setprecision(1) << seconds_since(start) << " s\n";
+    if (!identical) return 1;
+    if (confusion.accuracy() < min_accuracy) {
+        std::cerr << "test accuracy " << confusion.accuracy() << " is below --min-accuracy " << min_accuracy << '\n';
+        return 1;
+    }
+    return 0;
+} catch (const loom::Error& e) {
+    std::cerr << "error: " << e.what() << '\n';
+    return 1;
+}
