@@ -2,14 +2,14 @@
 // loom::gemm: C = alpha * op(A) * op(B) + beta * C, row-major, like cblas_?gemm with CblasRowMajor.
 // op(A) is m x k, op(B) is k x n, C is m x n. Every layer reaches its arithmetic through this entry point.
 //
-// The BLIS algorithm: for each NC-column panel of C, for each KC slice of k, pack op(B)'s KC x NC block
-// once (all threads together) and, per thread, pack MC x KC blocks of op(A); then sweep MR x NR tiles
-// with the ISA's micro-kernel. Packing makes every operand layout look the same to the kernel and keeps
+// The BLIS algorithm: for each NC-column panel of C, for each KC slice of k, pack op(B)'s KC x NC block,
+// then for each MC-row block pack op(A)'s MC x KC block, then sweep MR x NR tiles with the ISA's
+// micro-kernel. Packing makes every operand layout look the same to the kernel and keeps
 // the working sets in the cache level they are sized for (gemm_blocking.hpp).
 //
-// Threads split C into disjoint rectangles of whole tiles, and k is never split, so every element of C
-// is summed by one thread in the same order whatever the thread count: results are bitwise
-// reproducible for a given ISA.
+// Threads split C into disjoint rectangles of whole tiles and k is never split, so every element of C
+// is summed by one thread in the same order (the same KC slices) whatever the thread count: results
+// are bitwise reproducible for a given ISA.
 #include <algorithm>
 #include <cstddef>
 
@@ -31,8 +31,8 @@ namespace loom {
 
 namespace detail {
 
-// Below this many flops per thread, waking a second thread (a fork and two barriers per KC slice,
-// a few microseconds) costs more than it saves.
+// Below this many flops per thread, waking a second thread (a fork and a join, a few microseconds)
+// costs more than it saves.
 inline constexpr double gemm_min_flops_per_thread = 4.0e6;
 
 // C = beta * C for the degenerate cases (k == 0 or alpha == 0), with beta == 0 overwriting.
@@ -47,21 +47,77 @@ void gemm_scale_c(std::size_t m, std::size_t n, T beta, T* c, std::size_t ldc) {
     }
 }
 
-// How the threads tile C: tm row groups x tn column groups. Chooses the grid whose busiest thread has
-// the fewest micro-tiles; ties go to more row groups, because column groups each pack the same A.
-inline void gemm_thread_grid(int threads, std::size_t row_tiles, std::size_t col_tiles, int& tm, int& tn) {
-    tm = threads;
-    tn = 1;
-    std::size_t best = static_cast<std::size_t>(-1);
-    for (int r = threads; r >= 1; --r) {
+// Packing one element costs roughly as much as this many multiply-adds in the micro-kernel (a load,
+// a store and some shuffling against 16-32 FMA lanes per cycle).
+inline constexpr double gemm_pack_cost = 16.0;
+
+// How `threads` threads split C: tm row groups x tn column groups of whole micro-tiles. Each thread
+// then runs the serial algorithm on its own rectangle with its own packed A and B, so threads never
+// wait for each other until the end of the call (a barrier per KC slice costs a scheduler time slice
+// whenever another process holds the other core, which on a shared 2-core machine is often). The
+// price is that row groups each pack the B columns they need and column groups the A rows they need;
+// the grid minimises the busiest thread's micro-kernel work plus that packing.
+inline void gemm_thread_grid(int threads, std::size_t mr, std::size_t nr, std::size_t m, std::size_t n, int& tm,
+                             int& tn) {
+    const std::size_t row_tiles = (m + mr - 1) / mr, col_tiles = (n + nr - 1) / nr;
+    tm = 1;
+    tn = threads;
+    double best = -1;
+    for (int r = 1; r <= threads; ++r) {
         if (threads % r != 0) continue;
-        const auto rr = static_cast<std::size_t>(r);
-        const auto cc = static_cast<std::size_t>(threads / r);
-        const std::size_t load = ((row_tiles + rr - 1) / rr) * ((col_tiles + cc - 1) / cc);
-        if (load < best) {
-            best = load;
+        const auto rr = static_cast<std::size_t>(r), cc = static_cast<std::size_t>(threads / r);
+        const auto rows = static_cast<double>((row_tiles + rr - 1) / rr * mr);
+        const auto cols = static_cast<double>((col_tiles + cc - 1) / cc * nr);
+        const double cost = rows * cols + gemm_pack_cost * (rows + cols);  // per unit of k
+        if (best < 0 || cost < best) {
+            best = cost;
             tm = r;
             tn = threads / r;
+        }
+    }
+}
+
+// The serial BLIS loops on the rectangle rows [m0, m1) x columns [n0, n1) of C, with this thread's
+// packing buffers.
+template <class T, Isa isa, class Kernel, GemmBlocks blocks>
+void gemm_rectangle(Transpose ta, Transpose tb, std::size_t m0, std::size_t m1, std::size_t n0, std::size_t n1,
+                    std::size_t k, T alpha, const T* a, std::size_t lda, const T* b, std::size_t ldb, T beta, T* c,
+                    std::size_t ldc) {
+    constexpr std::size_t MR = Kernel::mr, NR = Kernel::nr;
+    constexpr std::size_t MC = blocks.mc, KC = blocks.kc, NC = blocks.nc;
+    static_assert(MC % MR == 0 && NC % NR == 0, "block sizes must be whole micro-tiles");
+    if (m0 >= m1 || n0 >= n1) return;
+
+    const std::size_t kc_max = std::min(KC, k);
+    T* const b_pack = pack_buffer_b<T>().reserve(kc_max * round_up(std::min(n1 - n0, NC), NR));
+    T* const a_pack = pack_buffer_a<T>().reserve(kc_max * round_up(std::min(m1 - m0, MC), MR));
+
+    for (std::size_t jc = n0; jc < n1; jc += NC) {
+        const std::size_t nc = std::min(NC, n1 - jc);
+        const std::size_t panels = (nc + NR - 1) / NR;
+        for (std::size_t pc = 0; pc < k; pc += KC) {
+            const std::size_t kc = std::min(KC, k - pc);
+            // Later KC slices accumulate onto what the first one wrote.
+            const T beta_now = pc == 0 ? beta : T(1);
+            pack_b<NR, isa>(tb, b, ldb, pc, kc, jc, nc, 0, panels, b_pack);
+
+            for (std::size_t ic = m0; ic < m1; ic += MC) {
+                const std::size_t mc = std::min(MC, m1 - ic);
+                pack_a<MR, isa>(ta, a, lda, ic, mc, pc, kc, a_pack);
+                for (std::size_t jr = 0; jr < nc; jr += NR) {
+                    const std::size_t cols = std::min(NR, nc - jr);
+                    const T* bp = b_pack + jr * kc;
+                    for (std::size_t ir = 0; ir < mc; ir += MR) {
+                        const std::size_t rows = std::min(MR, mc - ir);
+                        const T* ap = a_pack + ir * kc;
+                        T* ct = c + (ic + ir) * ldc + jc + jr;
+                        if (rows == MR && cols == NR)
+                            Kernel::run(kc, ap, bp, ct, ldc, alpha, beta_now);
+                        else
+                            Kernel::run_edge(rows, cols, kc, ap, bp, ct, ldc, alpha, beta_now);
+                    }
+                }
+            }
         }
     }
 }
@@ -70,96 +126,32 @@ template <class T, Isa isa, class Kernel, GemmBlocks blocks>
 void gemm_packed(Transpose ta, Transpose tb, std::size_t m, std::size_t n, std::size_t k, T alpha, const T* a,
                  std::size_t lda, const T* b, std::size_t ldb, T beta, T* c, std::size_t ldc) {
     constexpr std::size_t MR = Kernel::mr, NR = Kernel::nr;
-    constexpr std::size_t MC = blocks.mc, KC = blocks.kc, NC = blocks.nc;
-    static_assert(MC % MR == 0 && NC % NR == 0, "block sizes must be whole micro-tiles");
-
     const int threads = threads_for(2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k),
                                     gemm_min_flops_per_thread);
-    const std::size_t row_tiles = (m + MR - 1) / MR;
-    const std::size_t col_tiles = (std::min(n, NC) + NR - 1) / NR;
-    int tm = 1, tn = 1;
-    gemm_thread_grid(threads, row_tiles, col_tiles, tm, tn);
-
-    // The shared B block is owned by the calling thread; each worker has its own A block.
-    T* const b_pack = pack_buffer_b<T>().reserve(std::min(KC, k) * round_up(std::min(n, NC), NR));
-
-#pragma omp parallel num_threads(threads) if (threads > 1)
+    if (threads <= 1) {
+        gemm_rectangle<T, isa, Kernel, blocks>(ta, tb, 0, m, 0, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        return;
+    }
+#pragma omp parallel num_threads(threads)
     {
 #ifdef _OPENMP
         const int tid = omp_get_thread_num();
-        const int team = omp_get_num_threads();
+        const int team = omp_get_num_threads();  // the runtime may grant fewer than asked
 #else
         const int tid = 0;
         const int team = 1;
 #endif
-        // The runtime may grant fewer threads than asked; fall back to one row group per thread.
-        const int rows_groups = team == threads ? tm : team;
-        const int cols_groups = team == threads ? tn : 1;
-        const auto row_group = static_cast<std::size_t>(tid / cols_groups);
-        const auto col_group = static_cast<std::size_t>(tid % cols_groups);
-
-        // This thread's rows of C: a contiguous run of whole MR tiles.
-        const std::size_t tile_begin = row_tiles * row_group / static_cast<std::size_t>(rows_groups);
-        const std::size_t tile_end = row_tiles * (row_group + 1) / static_cast<std::size_t>(rows_groups);
-        const std::size_t m_begin = tile_begin * MR;
-        const std::size_t m_end = std::min(m, tile_end * MR);
-
-        T* const a_pack = pack_buffer_a<T>().reserve(MC * std::min(KC, k));
-        alignas(64) T edge[MR * NR];
-
-        for (std::size_t jc = 0; jc < n; jc += NC) {
-            const std::size_t nc = std::min(NC, n - jc);
-            const std::size_t panels = (nc + NR - 1) / NR;
-            const std::size_t q_begin = panels * col_group / static_cast<std::size_t>(cols_groups);
-            const std::size_t q_end = panels * (col_group + 1) / static_cast<std::size_t>(cols_groups);
-
-            for (std::size_t pc = 0; pc < k; pc += KC) {
-                const std::size_t kc = std::min(KC, k - pc);
-                // Later KC slices accumulate onto what the first one wrote.
-                const T beta_now = pc == 0 ? beta : T(1);
-
-                const auto t = static_cast<std::size_t>(tid);
-                const auto nt = static_cast<std::size_t>(team);
-                pack_b<NR, isa>(tb, b, ldb, pc, kc, jc, nc, panels * t / nt, panels * (t + 1) / nt, b_pack);
-#pragma omp barrier
-
-                for (std::size_t ic = m_begin; ic < m_end; ic += MC) {
-                    const std::size_t mc = std::min(MC, m_end - ic);
-                    pack_a<MR, isa>(ta, a, lda, ic, mc, pc, kc, a_pack);
-                    for (std::size_t q = q_begin; q < q_end; ++q) {
-                        const std::size_t jr = q * NR;
-                        const std::size_t cols = std::min(NR, nc - jr);
-                        const T* bp = b_pack + jr * kc;
-                        for (std::size_t ir = 0; ir < mc; ir += MR) {
-                            const std::size_t rows = std::min(MR, mc - ir);
-                            const T* ap = a_pack + ir * kc;
-                            T* ct = c + (ic + ir) * ldc + jc + jr;
-                            if (cols == NR) {
-                                if (rows == MR)
-                                    Kernel::run(kc, ap, bp, ct, ldc, alpha, beta_now);
-                                else
-                                    Kernel::run_rows(rows, kc, ap, bp, ct, ldc, alpha, beta_now);
-                                continue;
-                            }
-                            // Right edge: the kernel writes whole NR-wide rows, so compute into a
-                            // scratch tile and merge only the columns that exist.
-                            Kernel::run_rows(rows, kc, ap, bp, edge, NR, T(1), T(0));
-                            for (std::size_t i = 0; i < rows; ++i) {
-                                T* crow = ct + i * ldc;
-                                const T* erow = edge + i * NR;
-                                if (beta_now == T(0))
-                                    for (std::size_t j = 0; j < cols; ++j) crow[j] = alpha * erow[j];
-                                else
-                                    for (std::size_t j = 0; j < cols; ++j)
-                                        crow[j] = alpha * erow[j] + beta_now * crow[j];
-                            }
-                        }
-                    }
-                }
-                // The next slice repacks B: everyone must be done reading this one.
-#pragma omp barrier
-            }
-        }
+        int tm = 1, tn = 1;
+        gemm_thread_grid(team, MR, NR, m, n, tm, tn);
+        const auto rg = static_cast<std::size_t>(tid / tn), cg = static_cast<std::size_t>(tid % tn);
+        const auto utm = static_cast<std::size_t>(tm), utn = static_cast<std::size_t>(tn);
+        // Whole micro-tiles per thread, so only the matrix edges produce partial tiles.
+        const std::size_t row_tiles = (m + MR - 1) / MR, col_tiles = (n + NR - 1) / NR;
+        const std::size_t m0 = std::min(m, row_tiles * rg / utm * MR);
+        const std::size_t m1 = std::min(m, row_tiles * (rg + 1) / utm * MR);
+        const std::size_t n0 = std::min(n, col_tiles * cg / utn * NR);
+        const std::size_t n1 = std::min(n, col_tiles * (cg + 1) / utn * NR);
+        gemm_rectangle<T, isa, Kernel, blocks>(ta, tb, m0, m1, n0, n1, k, alpha, a, lda, b, ldb, beta, c, ldc);
     }
 }
 

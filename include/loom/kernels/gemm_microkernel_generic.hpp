@@ -18,12 +18,12 @@ struct GemmKernelGeneric {
     static constexpr std::size_t nr = sizeof(T) == 4 ? 16 : 8;
 
     static void run(std::size_t kc, const T* a, const T* b, T* c, std::size_t ldc, T alpha, T beta) {
-        run_rows(mr, kc, a, b, c, ldc, alpha, beta);
+        run_edge(mr, nr, kc, a, b, c, ldc, alpha, beta);
     }
 
-    // The first `rows` (<= mr) rows of a tile.
-    static void run_rows(std::size_t rows, std::size_t kc, const T* a, const T* b, T* c, std::size_t ldc,
-                         T alpha, T beta) {
+    // The top-left rows x cols of a tile (rows <= mr, cols <= nr); the rest of C is not touched.
+    static void run_edge(std::size_t rows, std::size_t cols, std::size_t kc, const T* a, const T* b, T* c,
+                         std::size_t ldc, T alpha, T beta) {
         T acc[mr][nr] = {};
         for (std::size_t p = 0; p < kc; ++p) {
             const T* ap = a + p * mr;
@@ -34,9 +34,9 @@ struct GemmKernelGeneric {
         for (std::size_t i = 0; i < rows; ++i) {
             T* ci = c + i * ldc;
             if (beta == T(0))
-                for (std::size_t j = 0; j < nr; ++j) ci[j] = alpha * acc[i][j];
+                for (std::size_t j = 0; j < cols; ++j) ci[j] = alpha * acc[i][j];
             else
-                for (std::size_t j = 0; j < nr; ++j) ci[j] = alpha * acc[i][j] + beta * ci[j];
+                for (std::size_t j = 0; j < cols; ++j) ci[j] = alpha * acc[i][j] + beta * ci[j];
         }
     }
 };

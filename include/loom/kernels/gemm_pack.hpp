@@ -49,8 +49,7 @@ private:
 };
 
 // One buffer per thread and role. OpenMP keeps its worker threads alive between parallel regions,
-// so thread_local storage is reused across calls. The B buffer belongs to the thread that calls gemm
-// and is shared with the workers for the duration of the call.
+// so thread_local storage is reused across calls.
 template <class T>
 PackBuffer<T>& pack_buffer_a() {
     thread_local PackBuffer<T> buffer;
@@ -186,7 +185,66 @@ __attribute__((target("avx512f"))) void pack_transposed_avx512(const double* src
         }
     }
 }
+// dst[p * S + i] = src[p * ld + i] for i < count, 0 for count <= i < S: the non-transposing case, one
+// masked load and store per vector. (Baseline-compiled code would copy 16 bytes at a time, and
+// std::copy_n ends in a memmove call per short run.)
+template <std::size_t S>
+__attribute__((target("avx512f"))) void pack_copy_avx512(const float* src, std::size_t ld, std::size_t count,
+                                                         std::size_t kc, float* dst) {
+    constexpr std::size_t groups = (S + 15) / 16;
+    __mmask16 load_mask[groups], store_mask[groups];
+    for (std::size_t g = 0; g < groups; ++g) {
+        const std::size_t begin = g * 16;
+        const std::size_t width = std::min<std::size_t>(16, S - begin);
+        const std::size_t valid = count > begin ? std::min(width, count - begin) : 0;
+        load_mask[g] = static_cast<__mmask16>((1u << valid) - 1);
+        store_mask[g] = static_cast<__mmask16>((1u << width) - 1);
+    }
+    for (std::size_t p = 0; p < kc; ++p)
+#pragma GCC unroll 4
+        for (std::size_t g = 0; g < groups; ++g)
+            _mm512_mask_storeu_ps(dst + p * S + g * 16, store_mask[g],
+                                  _mm512_maskz_loadu_ps(load_mask[g], src + p * ld + g * 16));
+}
+
+template <std::size_t S>
+__attribute__((target("avx512f"))) void pack_copy_avx512(const double* src, std::size_t ld, std::size_t count,
+                                                         std::size_t kc, double* dst) {
+    constexpr std::size_t groups = (S + 7) / 8;
+    __mmask8 load_mask[groups], store_mask[groups];
+    for (std::size_t g = 0; g < groups; ++g) {
+        const std::size_t begin = g * 8;
+        const std::size_t width = std::min<std::size_t>(8, S - begin);
+        const std::size_t valid = count > begin ? std::min(width, count - begin) : 0;
+        load_mask[g] = static_cast<__mmask8>((1u << valid) - 1);
+        store_mask[g] = static_cast<__mmask8>((1u << width) - 1);
+    }
+    for (std::size_t p = 0; p < kc; ++p)
+#pragma GCC unroll 4
+        for (std::size_t g = 0; g < groups; ++g)
+            _mm512_mask_storeu_pd(dst + p * S + g * 8, store_mask[g],
+                                  _mm512_maskz_loadu_pd(load_mask[g], src + p * ld + g * 8));
+}
 #endif
+
+// dst[p * S + i] = src[p * ld + i] for i < count, p < kc; zero for count <= i < S.
+template <std::size_t S, Isa isa, class T>
+void pack_copy(const T* src, std::size_t ld, std::size_t count, std::size_t kc, T* dst) {
+#ifdef LOOM_HAVE_AVX512_PACK
+    if constexpr (isa == Isa::Avx512) {
+        pack_copy_avx512<S>(src, ld, count, kc, dst);
+        return;
+    }
+#endif
+    // Fixed-length inner loops rather than std::copy_n, which calls memmove for every short run.
+    if (count == S) {
+        for (std::size_t p = 0; p < kc; ++p)
+            for (std::size_t i = 0; i < S; ++i) dst[p * S + i] = src[p * ld + i];
+    } else {
+        for (std::size_t p = 0; p < kc; ++p)
+            for (std::size_t i = 0; i < S; ++i) dst[p * S + i] = i < count ? src[p * ld + i] : T(0);
+    }
+}
 
 // dst[p * S + r] = src[r * ld + p] for r < rows, p < kc; zero for rows <= r < S.
 template <std::size_t S, Isa isa, class T>
@@ -213,16 +271,7 @@ void pack_a(Transpose ta, const T* a, std::size_t lda, std::size_t i0, std::size
         T* panel = dst + ir * kc;
         if (ta == Transpose::Yes) {
             // op(A)(i, p) = a[p * lda + i]: each k step is a contiguous run of MR values.
-            const T* src = a + p0 * lda + i0 + ir;
-            if (rows == MR) {
-                for (std::size_t p = 0; p < kc; ++p)
-                    std::copy_n(src + p * lda, MR, panel + p * MR);
-            } else {
-                for (std::size_t p = 0; p < kc; ++p) {
-                    std::copy_n(src + p * lda, rows, panel + p * MR);
-                    std::fill(panel + p * MR + rows, panel + (p + 1) * MR, T(0));
-                }
-            }
+            pack_copy<MR, isa>(a + p0 * lda + i0 + ir, lda, rows, kc, panel);
         } else {
             // op(A)(i, p) = a[i * lda + p]: a transpose of the rows' leading kc values.
             pack_transposed<MR, isa>(a + (i0 + ir) * lda + p0, lda, rows, kc, panel);
@@ -232,7 +281,6 @@ void pack_a(Transpose ta, const T* a, std::size_t lda, std::size_t i0, std::size
 
 // Packs micro-panels [panel_begin, panel_end) of rows [p0, p0 + kc) x columns [j0, j0 + nc) of op(B);
 // panel q covers columns j0 + q * NR ... and is stored as kc x NR values at dst + q * kc * NR.
-// The panel range lets several threads pack one shared B block.
 template <std::size_t NR, Isa isa, class T>
 void pack_b(Transpose tb, const T* b, std::size_t ldb, std::size_t p0, std::size_t kc, std::size_t j0,
             std::size_t nc, std::size_t panel_begin, std::size_t panel_end, T* dst) {
@@ -242,15 +290,7 @@ void pack_b(Transpose tb, const T* b, std::size_t ldb, std::size_t p0, std::size
         T* panel = dst + jr * kc;
         if (tb == Transpose::No) {
             // op(B)(p, j) = b[p * ldb + j]: each k step is a contiguous run of NR values.
-            const T* src = b + p0 * ldb + j0 + jr;
-            if (cols == NR) {
-                for (std::size_t p = 0; p < kc; ++p) std::copy_n(src + p * ldb, NR, panel + p * NR);
-            } else {
-                for (std::size_t p = 0; p < kc; ++p) {
-                    std::copy_n(src + p * ldb, cols, panel + p * NR);
-                    std::fill(panel + p * NR + cols, panel + (p + 1) * NR, T(0));
-                }
-            }
+            pack_copy<NR, isa>(b + p0 * ldb + j0 + jr, ldb, cols, kc, panel);
         } else {
             // op(B)(p, j) = b[j * ldb + p]: a transpose of the columns' source rows.
             pack_transposed<NR, isa>(b + (j0 + jr) * ldb + p0, ldb, cols, kc, panel);
