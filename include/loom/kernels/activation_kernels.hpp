@@ -8,6 +8,9 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
+
+#include "loom/kernels/cpu_features.hpp"
 
 namespace loom::kernels {
 
@@ -37,10 +40,56 @@ inline float tanh_approx(float x) {
 
 inline float sigmoid_approx(float x) { return 1.0f / (1.0f + exp_approx(-x)); }
 
+namespace detail {
+
+struct TanhOp {
+    static float apply(float x) { return tanh_approx(x); }
+};
+struct SigmoidOp {
+    static float apply(float x) { return sigmoid_approx(x); }
+};
+
+// The same loop compiled three times: for the baseline ISA, AVX2 and AVX-512. The vectorised
+// polynomial is where the time goes, and a binary built without -march=native would otherwise
+// only ever use SSE2's four lanes.
+template <class Op>
+void map_generic(const float* x, float* y, std::size_t n) {
+#pragma omp simd
+    for (std::size_t i = 0; i < n; ++i) y[i] = Op::apply(x[i]);
+}
+
+#if LOOM_X86
+template <class Op>
+__attribute__((target("avx2,fma"))) void map_avx2(const float* x, float* y, std::size_t n) {
+#pragma omp simd
+    for (std::size_t i = 0; i < n; ++i) y[i] = Op::apply(x[i]);
+}
+
+template <class Op>
+__attribute__((target("avx512f,avx2,fma"))) void map_avx512(const float* x, float* y, std::size_t n) {
+#pragma omp simd
+    for (std::size_t i = 0; i < n; ++i) y[i] = Op::apply(x[i]);
+}
+#endif
+
+template <class Op>
+void map(const float* x, float* y, std::size_t n) {
+#if LOOM_X86
+    switch (active_isa()) {
+        case Isa::Avx512: return map_avx512<Op>(x, y, n);
+        case Isa::Avx2: return map_avx2<Op>(x, y, n);
+        case Isa::Generic: break;
+    }
+#endif
+    map_generic<Op>(x, y, n);
+}
+
+}  // namespace detail
+
 template <class T>
 void tanh(const T* x, T* y, std::size_t n) {
     if constexpr (std::is_same_v<T, float>) {
-        for (std::size_t i = 0; i < n; ++i) y[i] = tanh_approx(x[i]);
+        detail::map<detail::TanhOp>(x, y, n);
     } else {
         for (std::size_t i = 0; i < n; ++i) y[i] = std::tanh(x[i]);
     }
@@ -49,7 +98,7 @@ void tanh(const T* x, T* y, std::size_t n) {
 template <class T>
 void sigmoid(const T* x, T* y, std::size_t n) {
     if constexpr (std::is_same_v<T, float>) {
-        for (std::size_t i = 0; i < n; ++i) y[i] = sigmoid_approx(x[i]);
+        detail::map<detail::SigmoidOp>(x, y, n);
     } else {
         for (std::size_t i = 0; i < n; ++i) y[i] = T(1) / (T(1) + std::exp(-x[i]));
     }

@@ -11,6 +11,13 @@
 
 #include "loom/core/error.hpp"
 
+// x86-64 with GCC/Clang: where target attributes, <immintrin.h> and __builtin_cpu_supports exist.
+#if (defined(__x86_64__) || defined(_M_X64)) && (defined(__GNUC__) || defined(__clang__))
+#define LOOM_X86 1
+#else
+#define LOOM_X86 0
+#endif
+
 namespace loom {
 
 // Ordered from least to most capable: a CPU supporting one ISA supports every one before it.

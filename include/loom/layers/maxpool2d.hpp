@@ -1,6 +1,5 @@
 #pragma once
-// MaxPool2D on NHWC batches. Forward remembers where each maximum came from, so backward is a
-// scatter of the output gradient to those positions and never re-scans the windows.
+// MaxPool2D on NHWC batches: the maximum of each window, per channel.
 #include <cstdint>
 #include <limits>
 
@@ -23,51 +22,53 @@ public:
 
     TensorView<const T> forward(TensorView<const T> x, bool) override {
         this->check_input(x);
-        const std::size_t n = x.dim(0), c = in_c_, out_per_sample = oh_ * ow_ * c;
-        y_.resize({n, oh_, ow_, c});
-        argmax_.resize(n * out_per_sample);
+        x_ = x;
+        const std::size_t n = x.dim(0);
+        y_.resize({n, oh_, ow_, in_c_});
         parallel_for(n, 1, [&](std::size_t begin, std::size_t end) {
-            for (std::size_t s = begin; s < end; ++s) {
-                const T* image = x.data() + s * in_h_ * in_w_ * c;
-                T* out = y_.data() + s * out_per_sample;
-                std::uint32_t* arg = argmax_.data() + s * out_per_sample;
+            for (std::size_t s = begin; s < end; ++s)
                 for (std::size_t oy = 0; oy < oh_; ++oy)
                     for (std::size_t ox = 0; ox < ow_; ++ox) {
-                        T* best = out + (oy * ow_ + ox) * c;
-                        std::uint32_t* where = arg + (oy * ow_ + ox) * c;
-                        std::fill(best, best + c, -std::numeric_limits<T>::infinity());
-                        std::fill(where, where + c, 0u);
-                        for (std::size_t ky = 0; ky < pool_; ++ky) {
-                            const auto iy = static_cast<std::ptrdiff_t>(oy * stride_ + ky) - static_cast<std::ptrdiff_t>(pad_top_);
-                            if (iy < 0 || iy >= static_cast<std::ptrdiff_t>(in_h_)) continue;
-                            for (std::size_t kx = 0; kx < pool_; ++kx) {
-                                const auto ix = static_cast<std::ptrdiff_t>(ox * stride_ + kx) - static_cast<std::ptrdiff_t>(pad_left_);
-                                if (ix < 0 || ix >= static_cast<std::ptrdiff_t>(in_w_)) continue;
-                                const auto offset = static_cast<std::uint32_t>((static_cast<std::size_t>(iy) * in_w_ + static_cast<std::size_t>(ix)) * c);
-                                for (std::size_t ch = 0; ch < c; ++ch)
-                                    if (image[offset + ch] > best[ch]) {
-                                        best[ch] = image[offset + ch];
-                                        where[ch] = offset + static_cast<std::uint32_t>(ch);
-                                    }
-                            }
-                        }
+                        T* best = y_.data() + ((s * oh_ + oy) * ow_ + ox) * in_c_;
+                        std::fill(best, best + in_c_, -std::numeric_limits<T>::infinity());
+                        for_each_window_pixel(x.data(), s, oy, ox, [best, channels = in_c_](const T* pixel) {
+#pragma omp simd
+                            for (std::size_t ch = 0; ch < channels; ++ch) best[ch] = pixel[ch] > best[ch] ? pixel[ch] : best[ch];
+                        });
                     }
-            }
         });
         return y_.view();
     }
 
+    // The gradient of each output goes to the first input of its window equal to the maximum, found
+    // by comparing with the stored input rather than remembered in forward: forward stays a pure,
+    // vectorised max and no index array is written.
     TensorView<const T> backward(TensorView<const T> g) override {
-        const std::size_t n = y_.dim(0), out_per_sample = oh_ * ow_ * in_c_, in_per_sample = in_h_ * in_w_ * in_c_;
+        const std::size_t n = y_.dim(0);
         this->check_grad(g, n);
         if (!this->input_gradient_needed()) return {};
         dx_.resize(this->input_shape().with_batch(n));
         dx_.fill(T(0));
         parallel_for(n, 1, [&](std::size_t begin, std::size_t end) {
-            for (std::size_t s = begin; s < end; ++s) {
-                T* image = dx_.data() + s * in_per_sample;
-                for (std::size_t i = s * out_per_sample; i < (s + 1) * out_per_sample; ++i) image[argmax_[i]] += g[i];
-            }
+            std::vector<T> pending(in_c_);  // gradient not yet routed, per channel
+            for (std::size_t s = begin; s < end; ++s)
+                for (std::size_t oy = 0; oy < oh_; ++oy)
+                    for (std::size_t ox = 0; ox < ow_; ++ox) {
+                        const std::size_t out = ((s * oh_ + oy) * ow_ + ox) * in_c_;
+                        const T* best = y_.data() + out;
+                        std::copy_n(g.data() + out, in_c_, pending.data());
+                        T* left = pending.data();
+                        for_each_window_pixel(x_.data(), s, oy, ox, [&, best, left](const T* pixel) {
+                            T* target = dx_.data() + (pixel - x_.data());
+                            const std::size_t channels = in_c_;
+#pragma omp simd
+                            for (std::size_t ch = 0; ch < channels; ++ch) {
+                                const T take = pixel[ch] == best[ch] ? left[ch] : T(0);
+                                target[ch] += take;
+                                left[ch] -= take;
+                            }
+                        });
+                    }
         });
         return dx_.view();
     }
@@ -91,8 +92,6 @@ protected:
         in_h_ = input[0];
         in_w_ = input[1];
         in_c_ = input[2];
-        require<ShapeError>(input.elements() < (std::size_t{1} << 32), "MaxPool2D: input of ", input.elements(),
-                            " values per sample is too large");
         const auto rows = window_1d(in_h_, pool_, stride_, padding_, "MaxPool2D");
         const auto cols = window_1d(in_w_, pool_, stride_, padding_, "MaxPool2D");
         oh_ = rows.out;
@@ -103,11 +102,27 @@ protected:
     }
 
 private:
+    // Calls visit(pointer to the channels of pixel (iy, ix)) for every in-bounds pixel of the window
+    // of output (oy, ox) of sample s, row by row.
+    template <class Visit>
+    void for_each_window_pixel(const T* x, std::size_t s, std::size_t oy, std::size_t ox, Visit&& visit) const {
+        const T* image = x + s * in_h_ * in_w_ * in_c_;
+        for (std::size_t ky = 0; ky < pool_; ++ky) {
+            const auto iy = static_cast<std::ptrdiff_t>(oy * stride_ + ky) - static_cast<std::ptrdiff_t>(pad_top_);
+            if (iy < 0 || iy >= static_cast<std::ptrdiff_t>(in_h_)) continue;
+            for (std::size_t kx = 0; kx < pool_; ++kx) {
+                const auto ix = static_cast<std::ptrdiff_t>(ox * stride_ + kx) - static_cast<std::ptrdiff_t>(pad_left_);
+                if (ix < 0 || ix >= static_cast<std::ptrdiff_t>(in_w_)) continue;
+                visit(image + (static_cast<std::size_t>(iy) * in_w_ + static_cast<std::size_t>(ix)) * in_c_);
+            }
+        }
+    }
+
     std::size_t pool_, stride_;
     Padding padding_;
     std::size_t in_h_ = 0, in_w_ = 0, in_c_ = 0, oh_ = 0, ow_ = 0, pad_top_ = 0, pad_left_ = 0;
     Tensor<T> y_, dx_;
-    std::vector<std::uint32_t> argmax_;
+    TensorView<const T> x_;
 };
 
 }  // namespace loom
