@@ -78,6 +78,7 @@ void col2im(const T* col, std::size_t samples, const ConvGeometry& g, T* dx) {
                             if (ix < 0 || ix >= static_cast<std::ptrdiff_t>(g.w)) continue;
                             T* dst = image + (static_cast<std::size_t>(iy) * g.w + static_cast<std::size_t>(ix)) * run;
                             const T* src = row + (ky * g.kw + kx) * run;
+#pragma omp simd
                             for (std::size_t ch = 0; ch < run; ++ch) dst[ch] += src[ch];
                         }
                     }
