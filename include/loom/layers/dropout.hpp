@@ -2,6 +2,7 @@
 // Dropout (inverted): in training, zeroes each value with probability `rate` and scales the rest by
 // 1 / (1 - rate), so inference is the identity. The mask comes from the layer's own generator, seeded
 // when the model is built, which keeps training reproducible.
+#include <array>
 #include <cstdint>
 
 #include "loom/layers/layer.hpp"
@@ -43,6 +44,14 @@ public:
     }
 
     LayerConfig config() const override { return LayerConfig{}.set("rate", rate_); }
+    void save_state(ByteWriter& out) const override {
+        for (auto word : rng_.state()) out.put(word);
+    }
+    void load_state(ByteReader& in) override {
+        std::array<std::uint64_t, 4> state{};
+        for (auto& word : state) word = in.get<std::uint64_t>();
+        rng_.set_state(state);
+    }
     static std::unique_ptr<Layer<T>> from_config(const LayerConfig& c) { return std::make_unique<Dropout>(c.real("rate")); }
 
 protected:

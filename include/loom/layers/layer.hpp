@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "loom/core/bytes.hpp"
 #include "loom/core/random.hpp"
 #include "loom/core/shape.hpp"
 #include "loom/core/tensor.hpp"
@@ -49,6 +50,11 @@ public:
 
     virtual std::vector<Parameter<T>> parameters() { return {}; }
     virtual LayerConfig config() const { return {}; }
+
+    // State that is neither a setting nor a parameter but changes during training (Dropout's random
+    // generator). Checkpoints store it so that a resumed run continues bit for bit.
+    virtual void save_state(ByteWriter&) const {}
+    virtual void load_state(ByteReader&) {}
 
     // The first layer of a model needs no input gradient; skipping it saves a whole GEMM + col2im.
     void set_input_gradient_needed(bool needed) { input_gradient_needed_ = needed; }

@@ -17,6 +17,14 @@ struct FitOptions {
     double validation_split = 0.0;     // the last fraction of the data is held out, as in Keras
     bool verbose = true;               // progress bar on a terminal, one line per epoch otherwise
     std::ostream* log = &std::cout;    // where progress goes
+
+    // Checkpoints: every `checkpoint_every` epochs (and after the last), fit writes weights, optimizer
+    // state, generator states and history to `checkpoint_path`, atomically. With `resume`, fit first
+    // continues from that file when it exists; the result is bit-identical to an uninterrupted run
+    // with the same seed and thread count.
+    std::filesystem::path checkpoint_path;
+    std::size_t checkpoint_every = 0;
+    bool resume = false;
 };
 
 struct Evaluation {

@@ -1,21 +1,15 @@
 #pragma once
-// The loom model file (format version 1), little-endian:
+// The loom model file (format version 1), little-endian: the frame of framed_file.hpp with magic
+// "LOOMMODL" and the element size of T (4 = float32, 8 = float64), around this payload:
 //
-//   offset  size  field
-//   0       8     magic "LOOMMODL"
-//   8       4     format version (u32)
-//   12      4     element size in bytes (u32): 4 = float32, 8 = float64
-//   16      8     payload size in bytes (u64)
-//   24      4     CRC-32 (zlib) of the payload (u32)
-//   28      ...   payload:
-//                   input shape: rank (u32), extents (u64 each)
-//                   layer count (u32), then per layer:
-//                     type (u32 length + bytes), LayerConfig (see layer_config.hpp),
-//                     parameter count (u32), then per parameter:
-//                       name (u32 length + bytes), rank (u32), extents (u64 each), values (raw)
+//   input shape: rank (u32), extents (u64 each)
+//   layer count (u32), then per layer:
+//     type (u32 length + bytes), LayerConfig (see layer_config.hpp),
+//     parameter count (u32), then per parameter:
+//       name (u32 length + bytes), rank (u32), extents (u64 each), values (raw)
 //
 // Readers reject a wrong magic, a newer version, another element type, a size that disagrees with the
-// file, a checksum mismatch, and any field that runs past the payload.
+// file, a checksum mismatch (all in unframe), and any field that runs past the payload.
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
@@ -24,18 +18,16 @@
 #include <string>
 #include <vector>
 
-#include <zlib.h>
-
 #include "loom/core/bytes.hpp"
 #include "loom/core/error.hpp"
 #include "loom/core/tensor.hpp"
 #include "loom/layers/layer.hpp"
+#include "loom/model/framed_file.hpp"
 
 namespace loom::model_file {
 
 inline constexpr char magic[8] = {'L', 'O', 'O', 'M', 'M', 'O', 'D', 'L'};
 inline constexpr std::uint32_t format_version = 1;
-inline constexpr std::size_t header_size = 28;
 
 template <class T>
 struct LayerRecord {
@@ -49,17 +41,6 @@ struct Contents {
     Shape input_shape;
     std::vector<LayerRecord<T>> layers;
 };
-
-inline std::uint32_t checksum(const unsigned char* data, std::size_t size) {
-    uLong crc = crc32(0L, Z_NULL, 0);
-    while (size > 0) {  // crc32 takes a uInt length
-        const auto chunk = static_cast<uInt>(std::min<std::size_t>(size, 1u << 30));
-        crc = crc32(crc, data, chunk);
-        data += chunk;
-        size -= chunk;
-    }
-    return static_cast<std::uint32_t>(crc);
-}
 
 inline void put_shape(ByteWriter& out, const Shape& s) {
     out.put(static_cast<std::uint32_t>(s.rank()));
@@ -98,39 +79,12 @@ std::vector<unsigned char> encode(const Shape& input_shape, const std::vector<st
             payload.raw(p.value->data(), p.value->size() * sizeof(T));
         }
     }
-    ByteWriter file;
-    file.raw(magic, sizeof magic);
-    file.put(format_version);
-    file.put(static_cast<std::uint32_t>(sizeof(T)));
-    file.put(static_cast<std::uint64_t>(payload.bytes().size()));
-    file.put(checksum(payload.bytes().data(), payload.bytes().size()));
-    file.raw(payload.bytes().data(), payload.bytes().size());
-    return std::move(file.bytes());
+    return frame(magic, format_version, sizeof(T), payload.bytes());
 }
 
 template <class T>
 Contents<T> decode(const std::vector<unsigned char>& bytes, const std::string& what) {
-    ByteReader header(bytes.data(), bytes.size(), what);
-    char found_magic[8];
-    require<IoError>(bytes.size() >= header_size, what, ": too short for a loom model (", bytes.size(),
-                     " bytes, the header alone is ", header_size, ")");
-    header.raw(found_magic, sizeof found_magic);
-    require<IoError>(std::memcmp(found_magic, magic, sizeof magic) == 0, what,
-                     ": not a loom model file (wrong magic bytes)");
-    const auto version = header.get<std::uint32_t>();
-    require<IoError>(version >= 1 && version <= format_version, what, ": model format version ", version,
-                     " is not supported (this loom reads versions 1 to ", format_version, ")");
-    const auto element_size = header.get<std::uint32_t>();
-    require<IoError>(element_size == sizeof(T), what, ": the model holds ", element_size * 8,
-                     "-bit values but is loaded as a model of ", sizeof(T) * 8, "-bit values");
-    const auto payload_size = header.get<std::uint64_t>();
-    const auto expected_crc = header.get<std::uint32_t>();
-    require<IoError>(payload_size == header.remaining(), what, ": the header announces ", payload_size,
-                     " bytes of payload but the file holds ", header.remaining(), " (truncated or padded)");
-    const unsigned char* payload = bytes.data() + header_size;
-    require<IoError>(checksum(payload, payload_size) == expected_crc, what,
-                     ": checksum mismatch, the file is corrupt");
-
+    const auto [payload, payload_size] = unframe(bytes, magic, "model", format_version, sizeof(T), what);
     ByteReader in(payload, payload_size, what);
     Contents<T> contents;
     contents.input_shape = get_shape(in);

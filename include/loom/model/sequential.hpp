@@ -10,6 +10,7 @@
 #include <iomanip>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <numeric>
 #include <ostream>
 #include <sstream>
@@ -25,6 +26,7 @@
 #include "loom/layers/softmax.hpp"
 #include "loom/losses/cross_entropy.hpp"
 #include "loom/losses/loss.hpp"
+#include "loom/model/checkpoint.hpp"
 #include "loom/model/fit_options.hpp"
 #include "loom/model/layer_registry.hpp"
 #include "loom/model/model_file.hpp"
@@ -123,6 +125,7 @@ public:
 
     // Runs the layers on a batch (N, input_shape...). The result is valid until the next call.
     TensorView<const T> forward(TensorView<const T> x, bool training = false) {
+        const std::lock_guard lock(*mutex_);
         check_batch(x, input_shape_, "input");
         TensorView<const T> h = x;
         for (auto& layer : layers_) h = layer->forward(h, training);
@@ -136,6 +139,7 @@ public:
 
     // One optimisation step on a batch; returns the summed loss and the number of correct argmaxes.
     std::pair<double, std::size_t> train_on_batch(TensorView<const T> x, TensorView<const T> y) {
+        const std::lock_guard lock(*mutex_);
         require(compiled(), "train_on_batch: compile the model first");
         const auto p = forward(x, true);
         check_batch(y, output_shape(), "targets");
@@ -159,6 +163,7 @@ public:
     // samples, and the sums are accumulated in double so 60,000 float terms lose nothing.
     double full_batch_objective(TensorView<const T> x, TensorView<const T> y, double decay = 0,
                                 std::size_t chunk = 2048) {
+        const std::lock_guard lock(*mutex_);
         require(compiled(), "full_batch_objective: compile the model first (the loss is needed)");
         check_dataset(x, y);
         require<ArgumentError>(chunk >= 1, "full_batch_objective: chunk size must be at least 1");
@@ -223,6 +228,7 @@ public:
     }
 
     Evaluation evaluate(TensorView<const T> x, TensorView<const T> y, std::size_t batch_size = 256) {
+        const std::lock_guard lock(*mutex_);
         require(compiled(), "evaluate: compile the model first (the loss is needed)");
         check_dataset(x, y);
         require<ArgumentError>(batch_size >= 1, "evaluate: batch size must be at least 1");
@@ -240,6 +246,7 @@ public:
 
     // Model outputs (probabilities after a Softmax) for every sample: (N, output_shape...).
     Tensor<T> predict(TensorView<const T> x, std::size_t batch_size = 256) {
+        const std::lock_guard lock(*mutex_);
         check_batch(x, input_shape_, "input");
         require<ArgumentError>(batch_size >= 1, "predict: batch size must be at least 1");
         Tensor<T> out(output_shape().with_batch(x.dim(0)));
@@ -274,23 +281,15 @@ public:
             } catch (const Error& e) {
                 throw IoError(detail::concat(path.string(), ": layer ", l, " (", record.type, ") cannot be rebuilt: ", e.what()));
             }
-            auto params = net.layers_.back()->parameters();
-            require<IoError>(params.size() == record.parameters.size(), path.string(), ": layer ", l, " (",
-                             record.type, ") has ", record.parameters.size(), " parameters, expected ", params.size());
-            for (std::size_t p = 0; p < params.size(); ++p) {
-                const auto& [name, value] = record.parameters[p];
-                require<IoError>(name == params[p].name && value.shape() == params[p].value->shape(), path.string(),
-                                 ": layer ", l, " parameter '", name, "' of shape ", value.shape(), " where '",
-                                 params[p].name, "' of shape ", params[p].value->shape(), " was expected");
-                *params[p].value = value;
-            }
         }
+        net.assign_weights(contents, path.string());
         return net;
     }
 
 private:
     History fit_impl(TensorView<const T> x, TensorView<const T> y, const ValidationData<T>* validation,
                      const FitOptions& o) {
+        const std::lock_guard lock(*mutex_);
         require(compiled(), "fit: compile the model first");
         require<ArgumentError>(o.batch_size >= 1, "fit: batch size must be at least 1");
         require<ArgumentError>(o.epochs >= 1, "fit: expected at least 1 epoch");
@@ -298,11 +297,16 @@ private:
         require<ArgumentError>(n >= 1, "fit: no training samples");
         const std::size_t batch = std::min(o.batch_size, n), steps = (n + batch - 1) / batch;
 
+        require<ArgumentError>(o.checkpoint_every == 0 || !o.checkpoint_path.empty(),
+                               "fit: checkpoint_every is set but checkpoint_path is empty");
         Rng shuffler(o.seed);
         order_.resize(n);
         History history;
+        std::size_t first_epoch = 1;
+        if (o.resume && !o.checkpoint_path.empty() && std::filesystem::exists(o.checkpoint_path))
+            first_epoch = restore_checkpoint(o, n, shuffler, history) + 1;
         ProgressBar bar(*o.log, o.verbose && ProgressBar::is_terminal(*o.log));
-        for (std::size_t epoch = 1; epoch <= o.epochs; ++epoch) {
+        for (std::size_t epoch = first_epoch; epoch <= o.epochs; ++epoch) {
             std::iota(order_.begin(), order_.end(), std::size_t{0});
             if (o.shuffle) shuffler.shuffle(order_.begin(), order_.end());
             if (o.verbose) bar.start_epoch(epoch, o.epochs, steps);
@@ -337,8 +341,79 @@ private:
             }
             history.seconds.push_back(bar.seconds());
             if (o.verbose) bar.end_epoch(metrics);
+            if (o.checkpoint_every && (epoch % o.checkpoint_every == 0 || epoch == o.epochs))
+                write_checkpoint(o, n, epoch, shuffler, history);
         }
         return history;
+    }
+
+    // Copies the weights of decoded model contents into this model, whose architecture must match.
+    void assign_weights(const model_file::Contents<T>& contents, const std::string& what) {
+        require<IoError>(contents.input_shape == input_shape_ && contents.layers.size() == layers_.size(), what,
+                         ": holds a model with input ", contents.input_shape, " and ", contents.layers.size(),
+                         " layers, this model has input ", input_shape_, " and ", layers_.size(), " layers");
+        for (std::size_t l = 0; l < layers_.size(); ++l) {
+            const auto& record = contents.layers[l];
+            auto params = layers_[l]->parameters();
+            require<IoError>(record.type == layers_[l]->type() && params.size() == record.parameters.size(), what,
+                             ": layer ", l, " is a ", record.type, " with ", record.parameters.size(),
+                             " parameters, expected a ", layers_[l]->type(), " with ", params.size());
+            for (std::size_t p = 0; p < params.size(); ++p) {
+                const auto& [name, value] = record.parameters[p];
+                require<IoError>(name == params[p].name && value.shape() == params[p].value->shape(), what,
+                                 ": layer ", l, " parameter '", name, "' of shape ", value.shape(), " where '",
+                                 params[p].name, "' of shape ", params[p].value->shape(), " was expected");
+                *params[p].value = value;
+            }
+        }
+    }
+
+    void write_checkpoint(const FitOptions& o, std::size_t samples, std::size_t epochs_done, const Rng& shuffler,
+                          const History& history) const {
+        checkpoint::Contents c;
+        c.samples = samples;
+        c.batch_size = o.batch_size;
+        c.seed = o.seed;
+        c.epochs_done = epochs_done;
+        c.shuffler = shuffler.state();
+        c.history = history;
+        c.model = model_file::encode(input_shape_, layers_);
+        c.optimizer = optimizer_->name();
+        ByteWriter optimizer_state;
+        optimizer_->save_state(optimizer_state);
+        c.optimizer_state = std::move(optimizer_state.bytes());
+        for (const auto& layer : layers_) {
+            ByteWriter state;
+            layer->save_state(state);
+            c.layer_states.push_back(std::move(state.bytes()));
+        }
+        const auto bytes = checkpoint::encode(c, sizeof(T));
+        write_file_atomically(o.checkpoint_path, bytes.data(), bytes.size());
+    }
+
+    // Restores a checkpoint written for the same data size, batch size and seed; returns the number of
+    // epochs it had completed.
+    std::size_t restore_checkpoint(const FitOptions& o, std::size_t samples, Rng& shuffler, History& history) {
+        const std::string what = o.checkpoint_path.string();
+        const auto c = checkpoint::decode(model_file::read_file(o.checkpoint_path), sizeof(T), what);
+        require<IoError>(c.samples == samples && c.batch_size == o.batch_size && c.seed == o.seed, what,
+                         ": written for ", c.samples, " samples, batch size ", c.batch_size, " and seed ", c.seed,
+                         ", but this fit has ", samples, " samples, batch size ", o.batch_size, " and seed ", o.seed);
+        require<IoError>(c.optimizer == optimizer_->name(), what, ": written with optimizer ", c.optimizer,
+                         ", but the model is compiled with ", optimizer_->name());
+        require<IoError>(c.layer_states.size() == layers_.size(), what, ": layer states for ", c.layer_states.size(),
+                         " layers, the model has ", layers_.size());
+        assign_weights(model_file::decode<T>(c.model, what), what);
+        optimizer_->reset();
+        ByteReader optimizer_state(c.optimizer_state.data(), c.optimizer_state.size(), what);
+        optimizer_->load_state(optimizer_state);
+        for (std::size_t l = 0; l < layers_.size(); ++l) {
+            ByteReader state(c.layer_states[l].data(), c.layer_states[l].size(), what);
+            layers_[l]->load_state(state);
+        }
+        shuffler.set_state(c.shuffler);
+        history = c.history;
+        return static_cast<std::size_t>(c.epochs_done);
     }
 
     // Counts samples whose largest output is at the position of their largest target.
@@ -412,6 +487,10 @@ private:
     Tensor<T> x_batch_, y_batch_, grad_;
     std::vector<std::size_t> order_;
     std::vector<std::vector<double>> grad_sums_;
+    // Layers keep their activations in member buffers, so one model runs one batch at a time: calls
+    // from several threads are serialised (recursive: fit calls evaluate). Held by pointer to keep
+    // the model movable.
+    std::unique_ptr<std::recursive_mutex> mutex_ = std::make_unique<std::recursive_mutex>();
 };
 
 }  // namespace loom

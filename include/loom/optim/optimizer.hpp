@@ -39,11 +39,12 @@ template <class T>
 using StateList = std::vector<Tensor<T>>;
 using StatePair = std::tuple<StateList<float>, StateList<double>>;
 
-// Makes `state` hold one zero tensor per parameter, shaped like it, unless it already does.
+// Makes `state` hold one zero tensor per parameter, of its size, unless it already does (state
+// restored from a checkpoint is flat, hence sizes rather than shapes are compared).
 template <class T>
 void match_state(StateList<T>& state, std::span<const Parameter<T>> params) {
     bool matches = state.size() == params.size();
-    for (std::size_t i = 0; matches && i < params.size(); ++i) matches = state[i].shape() == params[i].value->shape();
+    for (std::size_t i = 0; matches && i < params.size(); ++i) matches = state[i].size() == params[i].value->size();
     if (matches) return;
     state.clear();
     for (const auto& p : params) state.emplace_back(p.value->shape());

@@ -1,0 +1,128 @@
+#pragma once
+// fit_full_batch: trains a Sequential model the way R's nnet does, by quasi-Newton minimisation of
+// one deterministic criterion over the whole training set,
+//     sum over samples of the loss + decay * (sum of squares of every weight and bias),
+// instead of by minibatch gradient steps. The parameters are copied into one flat double vector for
+// L-BFGS and back into the model for every evaluation (Sequential::full_batch_objective), so any
+// compiled model works and the layers stay in their own element type.
+#include <cmath>
+#include <cstddef>
+#include <functional>
+#include <iomanip>
+#include <ostream>
+#include <span>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "loom/core/error.hpp"
+#include "loom/core/tensor.hpp"
+#include "loom/data/preprocess.hpp"
+#include "loom/model/sequential.hpp"
+#include "loom/optim/lbfgs.hpp"
+
+namespace loom {
+
+struct FullBatchOptions {
+    double decay = 0;                  // nnet's decay: the weight of the sum of squared parameters
+    std::size_t max_iterations = 100;  // nnet's maxit (its default is 100; the experiment uses 300)
+    double abstol = 1e-4;              // nnet's abstol: stop when the criterion falls below it
+    double reltol = 1e-8;              // nnet's reltol: stop when an iteration gains less, relatively
+    std::size_t history = 10;          // L-BFGS memory (pairs)
+    std::size_t chunk = 2048;          // samples per forward/backward pass; bounds activation memory
+    // Progress, nnet style ("initial  value ...", "iter  10 value ...", "final  value ..."), every
+    // report_every iterations; nothing when null.
+    std::ostream* log = nullptr;
+    std::size_t report_every = 10;
+    // Called after every iteration with its number and the criterion.
+    std::function<void(std::size_t iteration, double criterion)> on_iteration;
+};
+
+namespace detail {
+
+template <class T>
+void pack_parameters(std::span<const Parameter<T>> params, std::span<double> flat, bool gradients) {
+    std::size_t at = 0;
+    for (const auto& p : params) {
+        const Tensor<T>& t = gradients ? *p.grad : *p.value;
+        for (std::size_t i = 0; i < t.size(); ++i) flat[at++] = static_cast<double>(t[i]);
+    }
+}
+
+template <class T>
+void unpack_parameters(std::span<const double> flat, std::span<const Parameter<T>> params) {
+    std::size_t at = 0;
+    for (const auto& p : params)
+        for (auto& v : *p.value) v = static_cast<T>(flat[at++]);
+}
+
+}  // namespace detail
+
+// Fits `net` (compiled with the loss whose sum is the criterion, e.g. CrossEntropy) to x and the
+// targets y, starting from its current weights, and leaves the final weights in it. Result.trace holds
+// the criterion at the start and after every iteration.
+template <class T>
+LbfgsResult fit_full_batch(Sequential<T>& net, TensorView<const std::type_identity_t<T>> x,
+                           TensorView<const std::type_identity_t<T>> y, const FullBatchOptions& o = {}) {
+    require(net.compiled(), "fit_full_batch: compile the model first (its loss is the criterion)");
+    require<ArgumentError>(o.decay >= 0 && std::isfinite(o.decay), "fit_full_batch: expected decay >= 0, got ", o.decay);
+    require<ArgumentError>(o.chunk >= 1, "fit_full_batch: chunk size must be at least 1");
+    require<ArgumentError>(x.rank() >= 1 && x.dim(0) >= 1, "fit_full_batch: no training samples");
+
+    const auto params = net.parameters();
+    std::vector<double> w(net.param_count());
+    detail::pack_parameters<T>(params, w, false);
+
+    LbfgsOptions lo;
+    lo.history = o.history;
+    lo.max_iterations = o.max_iterations;
+    lo.abstol = o.abstol;
+    lo.reltol = o.reltol;
+    // The criterion is evaluated from weights rounded to T and summed over many samples: for float
+    // models its rounding noise is far above double's.
+    if constexpr (std::is_same_v<T, float>) lo.value_noise = 1e-9;
+
+    const auto report = [&](const char* what, double f) {
+        *o.log << what << std::fixed << std::setprecision(6) << f << std::defaultfloat << '\n' << std::flush;
+    };
+    bool first = true;
+    const auto objective = [&](std::span<const double> point, std::span<double> g) {
+        detail::unpack_parameters<T>(point, params);
+        const double f = net.full_batch_objective(x, y, o.decay, o.chunk);
+        detail::pack_parameters<T>(params, g, true);
+        if (first && o.log) report("initial  value ", f);
+        first = false;
+        return f;
+    };
+    const auto on_iteration = [&](std::size_t iteration, double f) {
+        if (o.log && o.report_every && iteration % o.report_every == 0) {
+            *o.log << "iter " << std::setw(4) << iteration << ' ';
+            report("value ", f);
+        }
+        if (o.on_iteration) o.on_iteration(iteration, f);
+    };
+    const LbfgsResult result = LBFGS(lo).minimize(objective, w, on_iteration);
+    // The last evaluation may have been a rejected trial point: put the accepted weights back.
+    detail::unpack_parameters<T>(w, params);
+    if (o.log) {
+        report("final  value ", result.f);
+        *o.log << (result.stop == LbfgsStop::MaxIterations ? "stopped after " + std::to_string(result.iterations) + " iterations"
+                                                            : to_string(result.stop))
+               << '\n' << std::flush;
+    }
+    return result;
+}
+
+// The same with class labels, one-hot encoded for a model with flat outputs.
+template <class T>
+LbfgsResult fit_full_batch(Sequential<T>& net, TensorView<const std::type_identity_t<T>> x,
+                           std::span<const int> labels, const FullBatchOptions& o = {}) {
+    require<ShapeError>(net.output_shape().rank() == 1, "fit_full_batch: class labels need a model with flat outputs, this one outputs ",
+                        net.output_shape());
+    require<ShapeError>(x.rank() >= 1 && labels.size() == x.dim(0), "fit_full_batch: ", x.rank() ? x.dim(0) : 0,
+                        " samples but ", labels.size(), " labels");
+    const Tensor<T> y = one_hot<T>(labels, net.output_shape()[0]);
+    return fit_full_batch(net, x, y.view(), o);
+}
+
+}  // namespace loom
