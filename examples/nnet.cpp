@@ -180,7 +180,7 @@ int main(int argc, char** argv) try {
         }
         std::cout << std::defaultfloat << "\nAccuracy was used to select the optimal model using the largest value.\n"
                   << "The final values used for the model were size = " << size << " and decay = " << result.best_setting()
-                  << ".\nCross-validation: " << std::fixed << std::setprecision(0) << cv_seconds << " s\n\n" << std::defaultfloat;
+                  << ".\nCross-validation: " << std::fixed << std::setprecision(1) << cv_seconds << " s\n\n" << std::defaultfloat;
 
         bool positive = true;
         for (double d : decays) positive = positive && d > 0;
