@@ -12,6 +12,7 @@
 // are bitwise reproducible for a given ISA.
 #include <algorithm>
 #include <cstddef>
+#include <exception>
 
 #include "loom/core/error.hpp"
 #include "loom/core/threads.hpp"
@@ -132,6 +133,9 @@ void gemm_packed(Transpose ta, Transpose tb, std::size_t m, std::size_t n, std::
         gemm_rectangle<T, isa, Kernel, blocks>(ta, tb, 0, m, 0, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
         return;
     }
+    // An exception must not leave an OpenMP region (std::terminate); the only one possible here is
+    // bad_alloc from a worker's first packing buffer, carried out and rethrown on the calling thread.
+    std::exception_ptr failure;
 #pragma omp parallel num_threads(threads)
     {
 #ifdef _OPENMP
@@ -151,8 +155,14 @@ void gemm_packed(Transpose ta, Transpose tb, std::size_t m, std::size_t n, std::
         const std::size_t m1 = std::min(m, row_tiles * (rg + 1) / utm * MR);
         const std::size_t n0 = std::min(n, col_tiles * cg / utn * NR);
         const std::size_t n1 = std::min(n, col_tiles * (cg + 1) / utn * NR);
-        gemm_rectangle<T, isa, Kernel, blocks>(ta, tb, m0, m1, n0, n1, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        try {
+            gemm_rectangle<T, isa, Kernel, blocks>(ta, tb, m0, m1, n0, n1, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        } catch (...) {
+#pragma omp critical(loom_gemm_failure)
+            failure = std::current_exception();
+        }
     }
+    if (failure) std::rethrow_exception(failure);
 }
 
 template <class T, Isa isa, class Kernel>
