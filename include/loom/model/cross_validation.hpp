@@ -6,9 +6,10 @@
 // caret's which.max).
 //
 // The fits are independent, so with `parallel` they run side by side, one per thread, each with
-// serial kernels (the kernels see omp_in_parallel() and stay on their thread). On a few cores that
-// beats running fits one after another with multithreaded GEMMs, whose skinny shapes (50 hidden
-// units) split poorly. Each fit's seed comes from (seed, setting, fold) and the kernels are
+// serial kernels (the kernels see omp_in_parallel() and stay on their thread). On 2 cores that
+// matched one-fit-at-a-time with 2-thread GEMMs in throughput (docs/nnet.md) and, with no fork and
+// join per GEMM, loses less when other processes share the cores; the price is one copy of a fold's
+// training samples per thread. Each fit's seed comes from (seed, setting, fold) and the kernels are
 // bitwise reproducible for any thread count, so results do not depend on scheduling.
 #include <chrono>
 #include <cmath>

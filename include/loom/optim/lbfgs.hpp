@@ -33,7 +33,7 @@ struct LbfgsOptions {
     double c1 = 1e-4;
     double c2 = 0.9;
     std::size_t max_line_search_evaluations = 20;
-    // Near a minimum the decrease sufficient decrease asks for drowns in f's rounding error. A trial
+    // Near a minimum the decrease that sufficient decrease asks for drowns in rounding error. A trial
     // point whose f is within value_noise * |f0| of f0 and whose slope meets the curvature condition
     // is then accepted (Hager and Zhang's "approximate Wolfe" conditions): by the quadratic model it
     // does decrease f, the arithmetic just cannot show it.
