@@ -52,10 +52,13 @@ public:
         return dims_[static_cast<std::size_t>(a)];
     }
 
-    // Number of elements (1 for rank 0, a scalar).
+    // Number of elements (1 for rank 0, a scalar). A count beyond 64 bits is a ShapeError, never a
+    // wrapped-around size that would under-allocate.
     std::size_t elements() const {
         std::size_t n = 1;
-        for (std::size_t i = 0; i < rank_; ++i) n *= dims_[i];
+        bool overflow = false;
+        for (std::size_t i = 0; i < rank_; ++i) overflow |= __builtin_mul_overflow(n, dims_[i], &n);
+        if (overflow) throw ShapeError(detail::concat("shape ", to_string(), " has more elements than fit in 64 bits"));
         return n;
     }
 

@@ -4,6 +4,8 @@
 // respect to that output to the gradient with respect to the input, storing parameter gradients
 // (overwritten, not accumulated) on the way. Buffers live in the layer and are reused across batches.
 #include <cstddef>
+#include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <vector>
@@ -49,6 +51,11 @@ public:
     virtual TensorView<const T> backward(TensorView<const T> grad_out) = 0;
 
     virtual std::vector<Parameter<T>> parameters() { return {}; }
+
+    // How many parameter values build() would create on `input_shape` (saturating at SIZE_MAX), without
+    // allocating them: lets load() refuse settings that ask for more weights than a file holds. 0 means
+    // none or unknown; layers with parameters override it.
+    virtual std::size_t param_count_for(const Shape& /*input_shape*/) const { return 0; }
     virtual LayerConfig config() const { return {}; }
 
     // State that is neither a setting nor a parameter but changes during training (Dropout's random
@@ -76,12 +83,24 @@ protected:
     void check_input(TensorView<const T> x) const {
         bool ok = x.rank() == input_shape_.rank() + 1;
         for (std::size_t i = 0; ok && i < input_shape_.rank(); ++i) ok = x.dim(i + 1) == input_shape_[i];
-        require<ShapeError>(ok, type(), ": expected a batch of shape (N, ", input_shape_.to_string().substr(1),
-                            " but got ", x.shape());
+        // Messages are built only on failure: these checks run on every batch.
+        if (!ok)
+            throw ShapeError(detail::concat(type(), ": expected a batch of shape (N, ", input_shape_.to_string().substr(1),
+                                            " but got ", x.shape()));
     }
+    // a * b * ..., or SIZE_MAX when the product does not fit (for param_count_for).
+    static std::size_t saturating_product(std::initializer_list<std::size_t> factors) {
+        std::size_t n = 1;
+        for (std::size_t f : factors)
+            if (__builtin_mul_overflow(n, f, &n)) return SIZE_MAX;
+        return n;
+    }
+    static std::size_t saturating_sum(std::size_t a, std::size_t b) { return a > SIZE_MAX - b ? SIZE_MAX : a + b; }
+
     void check_grad(TensorView<const T> g, std::size_t batch) const {
-        require<ShapeError>(g.shape() == output_shape_.with_batch(batch), type(), ": backward expected a gradient of shape ",
-                            output_shape_.with_batch(batch), " but got ", g.shape());
+        if (!(g.shape() == output_shape_.with_batch(batch)))
+            throw ShapeError(detail::concat(type(), ": backward expected a gradient of shape ",
+                                            output_shape_.with_batch(batch), " but got ", g.shape()));
     }
 
 private:

@@ -1,5 +1,6 @@
 #pragma once
 // MaxPool2D on NHWC batches: the maximum of each window, per channel.
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 
@@ -50,25 +51,28 @@ public:
         dx_.resize(this->input_shape().with_batch(n));
         dx_.fill(T(0));
         parallel_for(n, 1, [&](std::size_t begin, std::size_t end) {
-            std::vector<T> pending(in_c_);  // gradient not yet routed, per channel
+            constexpr std::size_t block = 64;  // channels per pass: a stack buffer, no allocation
+            T pending[block];                  // gradient not yet routed, per channel
             for (std::size_t s = begin; s < end; ++s)
                 for (std::size_t oy = 0; oy < oh_; ++oy)
-                    for (std::size_t ox = 0; ox < ow_; ++ox) {
-                        const std::size_t out = ((s * oh_ + oy) * ow_ + ox) * in_c_;
-                        const T* best = y_.data() + out;
-                        std::copy_n(g.data() + out, in_c_, pending.data());
-                        T* left = pending.data();
-                        for_each_window_pixel(x_.data(), s, oy, ox, [&, best, left](const T* pixel) {
-                            T* target = dx_.data() + (pixel - x_.data());
-                            const std::size_t channels = in_c_;
+                    for (std::size_t ox = 0; ox < ow_; ++ox)
+                        for (std::size_t c0 = 0; c0 < in_c_; c0 += block) {
+                            const std::size_t channels = std::min(block, in_c_ - c0);
+                            const std::size_t out = ((s * oh_ + oy) * ow_ + ox) * in_c_ + c0;
+                            const T* best = y_.data() + out;
+                            std::copy_n(g.data() + out, channels, pending);
+                            T* left = pending;
+                            for_each_window_pixel(x_.data(), s, oy, ox, [&, best, left, channels](const T* pixel_base) {
+                                const T* pixel = pixel_base + c0;
+                                T* target = dx_.data() + (pixel - x_.data());
 #pragma omp simd
-                            for (std::size_t ch = 0; ch < channels; ++ch) {
-                                const T take = pixel[ch] == best[ch] ? left[ch] : T(0);
-                                target[ch] += take;
-                                left[ch] -= take;
-                            }
-                        });
-                    }
+                                for (std::size_t ch = 0; ch < channels; ++ch) {
+                                    const T take = pixel[ch] == best[ch] ? left[ch] : T(0);
+                                    target[ch] += take;
+                                    left[ch] -= take;
+                                }
+                            });
+                        }
         });
         return dx_.view();
     }
@@ -80,9 +84,9 @@ public:
             .set("padding", std::string(padding_ == Padding::Same ? "same" : "valid"));
     }
     static std::unique_ptr<Layer<T>> from_config(const LayerConfig& c) {
-        return std::make_unique<MaxPool2D>(static_cast<std::size_t>(c.integer("pool")),
-                                           static_cast<std::size_t>(c.integer("stride")),
-                                           c.text("padding") == "same" ? Padding::Same : Padding::Valid);
+        return std::make_unique<MaxPool2D>(c.size("pool"), c.size("stride"),
+                                           c.choice("padding", {"same", "valid"}) == "same" ? Padding::Same
+                                                                                        : Padding::Valid);
     }
 
 protected:

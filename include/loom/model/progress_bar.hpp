@@ -31,12 +31,14 @@ public:
         if (interactive_) draw(0, {});
     }
 
-    void update(std::size_t step, const std::vector<std::pair<std::string, double>>& metrics) {
+    // Called every step with the running loss and accuracy; redraws at most every 0.1 s and builds
+    // nothing in between, so training steps stay free of allocations.
+    void update(std::size_t step, double loss, double accuracy) {
         if (!interactive_) return;
         const auto now = Clock::now();
         if (step < steps_ && now - last_draw_ < std::chrono::milliseconds(100)) return;
         last_draw_ = now;
-        draw(step, metrics);
+        draw(step, {{"loss", loss}, {"accuracy", accuracy}});
     }
 
     // The final line of the epoch, with its time and every metric (validation included).

@@ -220,6 +220,7 @@ public:
                 const FitOptions& options = {}) {
         check_dataset(x, y);
         check_dataset(validation.x, validation.y);
+        require<ArgumentError>(validation.x.dim(0) >= 1, "fit: the validation data has no samples");
         return fit_impl(x, y, &validation, options);
     }
 
@@ -232,6 +233,7 @@ public:
         require(compiled(), "evaluate: compile the model first (the loss is needed)");
         check_dataset(x, y);
         require<ArgumentError>(batch_size >= 1, "evaluate: batch size must be at least 1");
+        require<ArgumentError>(x.dim(0) >= 1, "evaluate: no samples (the loss and accuracy of an empty set are undefined)");
         double loss = 0;
         std::size_t correct = 0;
         for (std::size_t b = 0; b < x.dim(0); b += batch_size) {
@@ -270,19 +272,38 @@ public:
     }
 
     static Sequential load(const std::filesystem::path& path) {
-        const auto contents = model_file::decode<T>(model_file::read_file(path), path.string());
+        return load_from_memory(model_file::read_file(path), path.string());
+    }
+
+    // The same from the bytes of a model file; `what` names them in error messages.
+    static Sequential load_from_memory(const std::vector<unsigned char>& bytes, const std::string& what = "model") {
+        const auto contents = model_file::decode<T>(bytes, what);
         Sequential net(contents.input_shape);
         for (std::size_t l = 0; l < contents.layers.size(); ++l) {
             const auto& record = contents.layers[l];
+            std::size_t stored = 0;
+            for (const auto& parameter : record.parameters) stored += parameter.second.size();
+            const auto cannot_rebuild = [&](const Error& e) {
+                return IoError(detail::concat(what, ": layer ", l, " (", record.type, ") cannot be rebuilt: ", e.what()));
+            };
+            std::unique_ptr<Layer<T>> layer;
             try {
-                net.add(LayerRegistry<T>::instance().create(record.type, record.config));
-            } catch (const IoError&) {
-                throw;
+                layer = LayerRegistry<T>::instance().create(record.type, record.config);
             } catch (const Error& e) {
-                throw IoError(detail::concat(path.string(), ": layer ", l, " (", record.type, ") cannot be rebuilt: ", e.what()));
+                throw cannot_rebuild(e);
+            }
+            // Settings that ask for more weights than the file holds fail here, before build allocates them.
+            const std::size_t needed = layer->param_count_for(net.output_shape());
+            require<IoError>(needed <= stored, what, ": layer ", l, " (", record.type, ") needs ", needed,
+                             " parameter values on input ", net.output_shape(), " but the file holds ", stored,
+                             " for it");
+            try {
+                net.add(std::move(layer));
+            } catch (const Error& e) {
+                throw cannot_rebuild(e);
             }
         }
-        net.assign_weights(contents, path.string());
+        net.assign_weights(contents, what);
         return net;
     }
 
@@ -327,7 +348,7 @@ private:
                 loss_sum += loss;
                 correct += hits;
                 seen += idx.size();
-                if (o.verbose) bar.update(step + 1, {{"loss", loss_sum / double(seen)}, {"accuracy", double(correct) / double(seen)}});
+                if (o.verbose) bar.update(step + 1, loss_sum / double(seen), double(correct) / double(seen));
             }
             history.loss.push_back(loss_sum / double(n));
             history.accuracy.push_back(double(correct) / double(n));
@@ -438,8 +459,9 @@ private:
     }
 
     void check_batch(TensorView<const T> x, const Shape& per_sample, const char* what) const {
-        require<ShapeError>(x.shape() == per_sample.with_batch(x.rank() ? x.dim(0) : 0), "expected ", what,
-                            " of shape (N, ", per_sample.to_string().substr(1), " but got ", x.shape());
+        if (!(x.shape() == per_sample.with_batch(x.rank() ? x.dim(0) : 0)))  // the message only on failure
+            throw ShapeError(detail::concat("expected ", what, " of shape (N, ", per_sample.to_string().substr(1),
+                                            " but got ", x.shape()));
     }
 
     void check_dataset(TensorView<const T> x, TensorView<const T> y) const {

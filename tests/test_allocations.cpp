@@ -1,0 +1,60 @@
+// Training steps do not touch the heap once the buffers exist: every workspace is reused.
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <new>
+
+#include "loom/loom.hpp"
+
+namespace {
+std::atomic<bool> counting{false};
+std::atomic<long> allocations{0};
+// A place for a debugger breakpoint when this test fails.
+[[gnu::noinline]] void count_allocation() { ++allocations; }
+}  // namespace
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"  // these replacements pair malloc with free
+#endif
+
+// Counts allocations of the whole test program, but only while `counting` is set.
+void* operator new(std::size_t size) {
+    if (counting) count_allocation();
+    if (void* p = std::malloc(size ? size : 1)) return p;
+    throw std::bad_alloc();
+}
+void* operator new(std::size_t size, std::align_val_t align) {
+    if (counting) count_allocation();
+    const auto a = static_cast<std::size_t>(align);
+    if (void* p = std::aligned_alloc(a, (size + a - 1) / a * a)) return p;
+    throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+
+TEST_CASE("LeNet training steps allocate nothing in the steady state") {
+    loom::Sequential<float> net({28, 28, 1});
+    net.add<loom::Conv2D>(20, 5, loom::Padding::Same).add<loom::Tanh>().add<loom::MaxPool2D>(2)
+        .add<loom::Conv2D>(50, 5, loom::Padding::Same).add<loom::Tanh>().add<loom::MaxPool2D>(2)
+        .add<loom::Flatten>().add<loom::Dropout>(0.2).add<loom::Dense>(500).add<loom::Tanh>()
+        .add<loom::Dense>(10).add<loom::Softmax>();
+    net.compile(loom::CrossEntropy{}, loom::Adam(1e-3));
+    loom::Tensor<float> x({32, 28, 28, 1}), y({32, 10});
+    loom::Rng rng(1);
+    for (auto& v : x) v = static_cast<float>(rng.uniform());
+    for (std::size_t i = 0; i < 32; ++i) y(i, i % 10) = 1.0f;
+    auto step = [&] {
+        net.train_on_batch(x, y);
+        net.optimizer().step(net.parameters());
+    };
+    step();  // creates the buffers and the optimizer state
+    step();
+    allocations = 0;
+    counting = true;
+    for (int i = 0; i < 3; ++i) step();
+    counting = false;
+    CHECK(allocations.load() == 0);
+}
