@@ -2,7 +2,7 @@
 # Installs, with apt-get, whatever loom's build, tests, examples and benchmarks need and this Debian
 # machine lacks (run as root). Everything comes from Debian's archive; nothing is downloaded at build time.
 set -euo pipefail
-packages=(g++ make cmake libomp-dev zlib1g-dev libpng-dev libstb-dev libeigen3-dev doctest-dev libbenchmark-dev
+packages=(g++ clang-14 libclang-rt-14-dev make cmake libomp-dev zlib1g-dev libpng-dev libstb-dev libeigen3-dev doctest-dev libbenchmark-dev
           libopenblas-dev dataset-fashion-mnist)
 missing=()
 for p in "${packages[@]}"; do

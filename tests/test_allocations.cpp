@@ -30,6 +30,19 @@ void* operator new(std::size_t size, std::align_val_t align) {
     if (void* p = std::aligned_alloc(a, (size + a - 1) / a * a)) return p;
     throw std::bad_alloc();
 }
+// The nothrow forms too (std::stable_sort's temporary buffer uses them): otherwise the library's
+// versions allocate and the replaced delete below frees, a mismatch AddressSanitizer reports.
+void* operator new(std::size_t size, const std::nothrow_t&) noexcept {
+    if (counting) count_allocation();
+    return std::malloc(size ? size : 1);
+}
+void* operator new(std::size_t size, std::align_val_t align, const std::nothrow_t&) noexcept {
+    if (counting) count_allocation();
+    const auto a = static_cast<std::size_t>(align);
+    return std::aligned_alloc(a, (size + a - 1) / a * a);
+}
+void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept { std::free(p); }
 void operator delete(void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }

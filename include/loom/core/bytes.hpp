@@ -60,6 +60,7 @@ public:
     void raw(void* out, std::size_t size) {
         require<IoError>(size <= remaining(), what_, ": truncated, needed ", size, " bytes at offset ", offset_,
                          " but only ", remaining(), " remain");
+        if (size == 0) return;  // `out` may be the null data() of an empty tensor, which memcpy must not get
         std::memcpy(out, data_ + offset_, size);
         offset_ += size;
     }

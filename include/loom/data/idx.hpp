@@ -20,6 +20,7 @@
 #include <cstring>
 #include <filesystem>
 #include <limits>
+#include <span>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -83,18 +84,25 @@ public:
             const std::size_t chunk = std::min<std::size_t>(size - done, 1u << 30);  // gzread takes an int-sized count
             const int got = gzread(file_, bytes + done, static_cast<unsigned>(chunk));
             if (got < 0) {
-                int code = Z_OK;
-                const char* message = gzerror(file_, &code);
-                throw IoError(detail::concat("corrupt gzip data in ", path_, ": ", message));
+                throw IoError(detail::concat("corrupt gzip data in ", path_, ": ", zlib_message()));
             }
             if (got == 0) break;
             done += static_cast<std::size_t>(got);
         }
         // zlib reports a truncated archive as Z_BUF_ERROR with a short read; anything else is corruption.
         int code = Z_OK;
-        const char* message = gzerror(file_, &code);
-        require<IoError>(code == Z_OK || code == Z_BUF_ERROR, "corrupt gzip data in ", path_, ": ", message);
+        gzerror(file_, &code);
+        require<IoError>(code == Z_OK || code == Z_BUF_ERROR, "corrupt gzip data in ", path_, ": ", zlib_message());
         return done;
+    }
+
+    // zlib's description of the last error, without the "path: " it puts in front.
+    std::string zlib_message() {
+        int code = Z_OK;
+        std::string message = gzerror(file_, &code);
+        const std::string prefix = path_.string() + ": ";
+        if (message.rfind(prefix, 0) == 0) message.erase(0, prefix.size());
+        return message;
     }
 
     // True when a gzip stream ended before its end marker and checksum.
@@ -142,6 +150,147 @@ inline std::vector<unsigned char> gzip_compress(const std::vector<unsigned char>
     return output;
 }
 
+// Reads IDX bytes held in memory with GzReader's interface: plain data is copied, gzip data (one
+// member or several concatenated, like gzread) is inflated as it is read.
+class MemoryReader {
+public:
+    MemoryReader(std::span<const unsigned char> bytes, const std::string& name)
+        : bytes_(bytes), name_(name), gzip_(bytes.size() >= 2 && bytes[0] == 0x1F && bytes[1] == 0x8B) {
+        if (gzip_) {
+            constexpr int gzip_window_bits = 15 + 16;  // gzip wrapper only
+            require<IoError>(inflateInit2(&stream_, gzip_window_bits) == Z_OK, "cannot initialise gzip decompression for ",
+                             name_);
+        }
+    }
+    MemoryReader(const MemoryReader&) = delete;
+    MemoryReader& operator=(const MemoryReader&) = delete;
+    ~MemoryReader() {
+        if (gzip_) inflateEnd(&stream_);
+    }
+
+    std::size_t read(void* out, std::size_t size) {
+        auto* bytes = static_cast<unsigned char*>(out);
+        if (!gzip_) {
+            const std::size_t n = std::min(size, bytes_.size() - position_);
+            if (n > 0) std::memcpy(bytes, bytes_.data() + position_, n);
+            position_ += n;
+            return n;
+        }
+        std::size_t done = 0;
+        while (done < size) {
+            if (member_done_) {
+                if (position_ == bytes_.size()) break;  // the end of the last member
+                require<IoError>(bytes_.size() - position_ >= 2 && bytes_[position_] == 0x1F &&
+                                     bytes_[position_ + 1] == 0x8B,
+                                 "corrupt gzip data in ", name_, ": ", bytes_.size() - position_,
+                                 " bytes after the end of the gzip stream");
+                inflateReset(&stream_);
+                member_done_ = false;
+            }
+            const std::size_t in_chunk = std::min<std::size_t>(bytes_.size() - position_, 1u << 30);  // uInt counts
+            const std::size_t out_chunk = std::min<std::size_t>(size - done, 1u << 30);
+            stream_.next_in = const_cast<unsigned char*>(bytes_.data() + position_);  // zlib is not const-correct
+            stream_.avail_in = static_cast<uInt>(in_chunk);
+            stream_.next_out = bytes + done;
+            stream_.avail_out = static_cast<uInt>(out_chunk);
+            const int result = inflate(&stream_, Z_NO_FLUSH);
+            const std::size_t consumed = in_chunk - stream_.avail_in, produced = out_chunk - stream_.avail_out;
+            position_ += consumed;
+            done += produced;
+            if (result == Z_STREAM_END) {
+                member_done_ = true;
+            } else if (result == Z_BUF_ERROR || (result == Z_OK && consumed == 0 && produced == 0)) {
+                // No progress: all input used up before the end of the member (a truncated archive).
+                if (position_ == bytes_.size()) break;
+                require<IoError>(consumed > 0 || produced > 0, "corrupt gzip data in ", name_, ": no progress");
+            } else if (result != Z_OK) {
+                throw IoError(detail::concat("corrupt gzip data in ", name_, ": ",
+                                             stream_.msg != nullptr ? stream_.msg : "inflate error"));
+            }
+        }
+        return done;
+    }
+
+    bool stream_cut_short() const { return gzip_ && !member_done_; }
+    bool is_plain() const { return !gzip_; }
+
+private:
+    std::span<const unsigned char> bytes_;
+    std::string name_;
+    bool gzip_;
+    std::size_t position_ = 0;
+    bool member_done_ = false;
+    z_stream stream_{};
+};
+
+// The IDX parser shared by read_idx (files) and read_idx_from_memory. `in` is a GzReader or a
+// MemoryReader; `input_size` is the size of the raw input (compressed, for gzip); `name` is how
+// messages refer to the input.
+template <class Reader>
+Tensor<std::uint8_t> parse_idx(Reader& in, std::uint64_t input_size, const std::string& name, std::size_t max_items) {
+    std::array<unsigned char, 4> magic{};
+    const std::size_t magic_read = in.read(magic.data(), magic.size());
+    require<IoError>(magic_read == magic.size(), "IDX file ", name, " is truncated: expected a 4-byte header, read ",
+                     magic_read, " bytes");
+    require<IoError>(magic[0] == 0 && magic[1] == 0, "IDX file ", name,
+                     " has a wrong magic number: expected first bytes 0x00 0x00, found ", hex_byte(magic[0]), " ",
+                     hex_byte(magic[1]));
+    const std::uint8_t type = magic[2];
+    require<IoError>(type == idx::unsigned_byte, "IDX file ", name, " has element type ", hex_byte(type), " (",
+                     idx::type_name(type), "); expected 0x08 (unsigned byte), the only type loom reads");
+    const std::size_t rank = magic[3];
+    require<IoError>(rank >= 1 && rank <= Shape::max_rank, "IDX file ", name, " declares ", rank,
+                     " dimensions; expected 1 to ", Shape::max_rank);
+
+    std::array<unsigned char, 4 * Shape::max_rank> dim_bytes{};
+    const std::size_t dims_read = in.read(dim_bytes.data(), 4 * rank);
+    require<IoError>(dims_read == 4 * rank, "IDX file ", name, " is truncated in its header: expected ", 4 * rank,
+                     " bytes of dimensions, read ", dims_read);
+
+    Shape shape;
+    std::uint64_t elements = 1;
+    bool overflow = false;
+    for (std::size_t axis = 0; axis < rank; ++axis) {
+        const std::uint64_t d = read_big_endian_u32(dim_bytes.data() + 4 * axis);
+        shape.push_back(static_cast<std::size_t>(d));
+        if (d != 0 && elements > std::numeric_limits<std::uint64_t>::max() / d) overflow = true;
+        elements *= d;
+    }
+    require<IoError>(!overflow, "IDX file ", name, " declares dimensions ", shape,
+                     " whose element count overflows 64 bits");
+
+    // Guard the allocation: the payload cannot be larger than the file (plain) or than the file
+    // decompressed at deflate's best ratio (gzip). A corrupt header fails here, not in operator new.
+    const std::uint64_t header_bytes = 4 + 4 * rank;
+    const std::uint64_t capacity = in.is_plain() ? (input_size > header_bytes ? input_size - header_bytes : 0)
+                                                 : input_size * idx::max_deflate_ratio + 1024;
+    if (in.is_plain()) {
+        require<IoError>(elements <= capacity, "IDX file ", name, " is truncated: dimensions ", shape, " need ",
+                         elements, " bytes of data, read ", capacity);
+    } else {
+        require<IoError>(elements <= capacity, "IDX file ", name, " declares dimensions ", shape, " (", elements,
+                         " bytes), but a gzip file of ", input_size, " bytes can hold at most ", capacity);
+    }
+
+    const bool partial = max_items < shape[0];
+    if (partial) {
+        elements = elements / shape[0] * max_items;
+        shape[0] = max_items;
+    }
+    Tensor<std::uint8_t> tensor(shape);
+    const std::size_t data_read = in.read(tensor.data(), tensor.size());
+    require<IoError>(data_read == tensor.size(), "IDX file ", name, " is truncated: dimensions ", shape, " need ",
+                     tensor.size(), " bytes of data, read ", data_read);
+    if (!partial) {
+        unsigned char extra = 0;
+        require<IoError>(in.read(&extra, 1) == 0, "IDX file ", name, " has data beyond the ", tensor.size(),
+                         " bytes its dimensions ", shape, " declare");
+        require<IoError>(!in.stream_cut_short(), "IDX file ", name,
+                         " is truncated: the gzip stream ends before its checksum");
+    }
+    return tensor;
+}
+
 }  // namespace detail
 
 // Reads an IDX file of unsigned bytes, gzip-compressed or plain. `max_items` keeps only the first
@@ -154,69 +303,16 @@ inline Tensor<std::uint8_t> read_idx(const std::filesystem::path& path,
     require<IoError>(exists, "IDX file ", path, " does not exist or is not a regular file");
     const std::uint64_t file_size = std::filesystem::file_size(path, ec);
     require<IoError>(!ec, "cannot determine the size of ", path, ": ", ec.message());
-
     detail::GzReader in(path);
-    std::array<unsigned char, 4> magic{};
-    const std::size_t magic_read = in.read(magic.data(), magic.size());
-    require<IoError>(magic_read == magic.size(), "IDX file ", path, " is truncated: expected a 4-byte header, read ",
-                     magic_read, " bytes");
-    require<IoError>(magic[0] == 0 && magic[1] == 0, "IDX file ", path,
-                     " has a wrong magic number: expected first bytes 0x00 0x00, found ", detail::hex_byte(magic[0]),
-                     " ", detail::hex_byte(magic[1]));
-    const std::uint8_t type = magic[2];
-    require<IoError>(type == idx::unsigned_byte, "IDX file ", path, " has element type ", detail::hex_byte(type), " (",
-                     idx::type_name(type), "); expected 0x08 (unsigned byte), the only type loom reads");
-    const std::size_t rank = magic[3];
-    require<IoError>(rank >= 1 && rank <= Shape::max_rank, "IDX file ", path, " declares ", rank,
-                     " dimensions; expected 1 to ", Shape::max_rank);
+    return detail::parse_idx(in, file_size, detail::concat(path), max_items);
+}
 
-    std::array<unsigned char, 4 * Shape::max_rank> dim_bytes{};
-    const std::size_t dims_read = in.read(dim_bytes.data(), 4 * rank);
-    require<IoError>(dims_read == 4 * rank, "IDX file ", path, " is truncated in its header: expected ", 4 * rank,
-                     " bytes of dimensions, read ", dims_read);
-
-    Shape shape;
-    std::uint64_t elements = 1;
-    bool overflow = false;
-    for (std::size_t axis = 0; axis < rank; ++axis) {
-        const std::uint64_t d = detail::read_big_endian_u32(dim_bytes.data() + 4 * axis);
-        shape.push_back(static_cast<std::size_t>(d));
-        if (d != 0 && elements > std::numeric_limits<std::uint64_t>::max() / d) overflow = true;
-        elements *= d;
-    }
-    require<IoError>(!overflow, "IDX file ", path, " declares dimensions ", shape,
-                     " whose element count overflows 64 bits");
-
-    // Guard the allocation: the payload cannot be larger than the file (plain) or than the file
-    // decompressed at deflate's best ratio (gzip). A corrupt header fails here, not in operator new.
-    const std::uint64_t header_bytes = 4 + 4 * rank;
-    const std::uint64_t capacity = in.is_plain() ? (file_size > header_bytes ? file_size - header_bytes : 0)
-                                                 : file_size * idx::max_deflate_ratio + 1024;
-    if (in.is_plain()) {
-        require<IoError>(elements <= capacity, "IDX file ", path, " is truncated: dimensions ", shape, " need ",
-                         elements, " bytes of data, read ", capacity);
-    } else {
-        require<IoError>(elements <= capacity, "IDX file ", path, " declares dimensions ", shape, " (", elements,
-                         " bytes), but a gzip file of ", file_size, " bytes can hold at most ", capacity);
-    }
-
-    const bool partial = max_items < shape[0];
-    if (partial) {
-        elements = elements / shape[0] * max_items;
-        shape[0] = max_items;
-    }
-    Tensor<std::uint8_t> tensor(shape);
-    const std::size_t data_read = in.read(tensor.data(), tensor.size());
-    require<IoError>(data_read == tensor.size(), "IDX file ", path, " is truncated: dimensions ", shape,
-                     " need ", tensor.size(), " bytes of data, read ", data_read);
-    if (!partial) {
-        unsigned char extra = 0;
-        require<IoError>(in.read(&extra, 1) == 0, "IDX file ", path, " has data beyond the ", tensor.size(),
-                         " bytes its dimensions ", shape, " declare");
-        require<IoError>(!in.stream_cut_short(), "IDX file ", path,
-                         " is truncated: the gzip stream ends before its checksum");
-    }
-    return tensor;
+// The same for IDX data already in memory (gzip-compressed or plain, told apart by the gzip magic
+// bytes 1F 8B). `name` stands for the data in error messages.
+inline Tensor<std::uint8_t> read_idx_from_memory(std::span<const unsigned char> bytes, const std::string& name = "(memory)",
+                                                 std::size_t max_items = std::numeric_limits<std::size_t>::max()) {
+    detail::MemoryReader in(bytes, name);
+    return detail::parse_idx(in, bytes.size(), name, max_items);
 }
 
 // Writes a tensor as an IDX file of unsigned bytes, gzip-compressed or plain, atomically (a

@@ -106,10 +106,15 @@ public:
         return c;
     }
     static std::unique_ptr<Layer<T>> from_config(const LayerConfig& c) {
-        auto size = [&](const char* key) { return static_cast<std::size_t>(c.integer(key)); };
-        const Padding padding = c.text("padding") == "same" ? Padding::Same : Padding::Valid;
-        return std::make_unique<Conv2D>(size("filters"), size("kernel_h"), size("kernel_w"), padding, size("stride_h"),
-                                        size("stride_w"), Initializer::load(c, "kernel"), Initializer::load(c, "bias"));
+        const Padding padding = c.choice("padding", {"same", "valid"}) == "same" ? Padding::Same : Padding::Valid;
+        return std::make_unique<Conv2D>(c.size("filters"), c.size("kernel_h"), c.size("kernel_w"), padding,
+                                        c.size("stride_h"), c.size("stride_w"), Initializer::load(c, "kernel"),
+                                        Initializer::load(c, "bias"));
+    }
+
+    std::size_t param_count_for(const Shape& input) const override {
+        if (input.rank() != 3) return 0;  // build() reports the shape
+        return this->saturating_sum(this->saturating_product({kh_, kw_, input[2], filters_}), filters_);
     }
 
 protected:

@@ -62,8 +62,12 @@ public:
         return c;
     }
     static std::unique_ptr<Layer<T>> from_config(const LayerConfig& c) {
-        return std::make_unique<Dense>(static_cast<std::size_t>(c.integer("units")), Initializer::load(c, "kernel"),
-                                       Initializer::load(c, "bias"));
+        return std::make_unique<Dense>(c.size("units"), Initializer::load(c, "kernel"), Initializer::load(c, "bias"));
+    }
+
+    std::size_t param_count_for(const Shape& input) const override {
+        if (input.rank() != 1) return 0;  // build() reports the shape
+        return this->saturating_sum(this->saturating_product({input[0], units_}), units_);
     }
 
 protected:

@@ -1,7 +1,9 @@
 #pragma once
 // LayerConfig: the hyper-parameters that rebuild a layer (filters, kernel size, ...), as named values.
 // Model files store it next to the weights so that load() can reconstruct the architecture.
+#include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 #include <utility>
 #include <variant>
@@ -27,6 +29,22 @@ public:
     }
 
     std::int64_t integer(const std::string& key) const { return get<std::int64_t>(key); }
+    // An integer setting that must lie in [min, max] (a size, a count), checked because it may come from a file.
+    std::size_t size(const std::string& key, std::int64_t min = 1, std::int64_t max = std::int64_t{1} << 24) const {
+        const std::int64_t v = integer(key);
+        require<IoError>(v >= min && v <= max, "layer setting '", key, "' is ", v, ", expected ", min, " to ", max);
+        return static_cast<std::size_t>(v);
+    }
+    // A text setting that must be one of `choices`.
+    const std::string& choice(const std::string& key, std::initializer_list<const char*> choices) const {
+        const std::string& v = text(key);
+        std::string list;
+        for (const char* c : choices) {
+            if (v == c) return v;
+            list += (list.empty() ? "'" : ", '") + std::string(c) + "'";
+        }
+        throw IoError(detail::concat("layer setting '", key, "' is '", v, "', expected one of ", list));
+    }
     double real(const std::string& key) const { return get<double>(key); }
     const std::string& text(const std::string& key) const { return get<std::string>(key); }
     const std::vector<std::pair<std::string, Value>>& entries() const { return entries_; }

@@ -64,6 +64,9 @@ void load_states(ByteReader& in, StateList<T>& list) {
     const auto count = in.get<std::uint32_t>();
     require<IoError>(count == list.size() || list.empty(), in.what(), ": optimizer state for ", count,
                      " parameters, but the model has ", list.size());
+    // Each entry holds at least its 8-byte size: a count the data cannot hold is corrupt, not an allocation.
+    require<IoError>(count <= in.remaining() / sizeof(std::uint64_t), in.what(), ": optimizer state for ", count,
+                     " parameters is truncated");
     if (list.empty()) list.resize(count);
     for (auto& t : list) {
         const auto size = in.get<std::uint64_t>();
