@@ -1,8 +1,9 @@
 // The bad-input catalogue of docs/errors.md: every way a caller or a file can be wrong gives the
 // documented exception type and message, never a crash, a hang or a silently wrong result.
-// Messages are compared in full (with temporary paths replaced by <path>), so docs/errors.md can
+// Messages are compared in full (with the temporary directory shown as <dir>), so docs/errors.md can
 // quote them.
 #include <doctest/doctest.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <chrono>
