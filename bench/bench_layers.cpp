@@ -109,18 +109,9 @@ void dense(benchmark::State& state) {
     state.counters["GFLOP/s"] = benchmark::Counter(3 * 2.0 * double(batch) * 3136 * 500 * double(state.iterations()) / 1e9, benchmark::Counter::kIsRate);
 }
 
-loom::Sequential<float> lenet() {
-    loom::Sequential<float> net({28, 28, 1});
-    net.add<loom::Conv2D>(20, 5, loom::Padding::Same).add<loom::Tanh>().add<loom::MaxPool2D>(2)
-        .add<loom::Conv2D>(50, 5, loom::Padding::Same).add<loom::Tanh>().add<loom::MaxPool2D>(2)
-        .add<loom::Flatten>().add<loom::Dense>(500).add<loom::Tanh>()
-        .add<loom::Dense>(10).add<loom::Softmax>();
-    return net;
-}
-
 void lenet_train_step(benchmark::State& state) {
     const auto batch = static_cast<std::size_t>(state.range(0));
-    auto net = lenet();
+    auto net = loom::lenet<float>();
     net.compile(loom::CrossEntropy{}, loom::Adam(1e-3));
     const auto x = random_tensor({batch, 28, 28, 1}, 2);
     loom::Tensor<float> y({batch, 10});
@@ -136,7 +127,7 @@ void lenet_train_step(benchmark::State& state) {
 }
 
 void lenet_inference_10k(benchmark::State& state) {
-    auto net = lenet();
+    auto net = loom::lenet<float>();
     const auto x = random_tensor({10000, 28, 28, 1}, 2);
     for (auto _ : state) benchmark::DoNotOptimize(net.predict(x, 500).data());
     state.counters["images/s"] = benchmark::Counter(10000.0 * double(state.iterations()), benchmark::Counter::kIsRate);

@@ -19,15 +19,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-loom::Sequential<float> lenet(std::uint64_t seed) {
-    loom::Sequential<float> net({28, 28, 1}, seed);
-    net.add<loom::Conv2D>(20, 5, loom::Padding::Same).add<loom::Tanh>().add<loom::MaxPool2D>(2)
-        .add<loom::Conv2D>(50, 5, loom::Padding::Same).add<loom::Tanh>().add<loom::MaxPool2D>(2)
-        .add<loom::Flatten>().add<loom::Dense>(500).add<loom::Tanh>()
-        .add<loom::Dense>(10).add<loom::Softmax>();
-    return net;
-}
-
 void write_curves(const std::filesystem::path& dir, const loom::History& h) {
     loom::LineChart loss("LeNet on Fashion-MNIST: loss", "epoch", "cross-entropy");
     loss.add("training", h.loss);
@@ -78,7 +69,7 @@ int main(int argc, char** argv) try {
     std::cout << "Sample images: " << (out_dir / "samples.png").string() << "\n\n";
 
     // The model.
-    auto net = lenet(static_cast<std::uint64_t>(seed));
+    auto net = loom::lenet<float>(static_cast<std::uint64_t>(seed));
     net.summary(std::cout);
     if (optimizer == "adam") {
         net.compile(loom::CrossEntropy{}, loom::Adam(lr > 0 ? lr : 1e-3));

@@ -31,6 +31,11 @@ TEST_CASE("LeNet summary shows the notebook's parameter counts") {
     CHECK(s.find("(None, 28, 28, 20)") != std::string::npos);
     CHECK(s.find("(None, 7, 7, 50)") != std::string::npos);
     for (const char* count : {"520", "25,050", "1,225,500", "5,010"}) CHECK(s.find(count) != std::string::npos);
+    // The library's own builder is the same network.
+    auto built = loom::lenet<float>();
+    std::ostringstream again;
+    built.summary(again);
+    CHECK(again.str() == s);
 }
 
 TEST_CASE("add rejects layers whose shapes do not chain, naming the layer and both shapes") {

@@ -28,4 +28,5 @@
 #include "loom/model/cross_validation.hpp"
 #include "loom/model/full_batch_fit.hpp"
 #include "loom/model/history_csv.hpp"
+#include "loom/model/lenet.hpp"
 #include "loom/model/sequential.hpp"
