@@ -48,7 +48,7 @@ std::string concat(Parts&&... parts) {
 
 }  // namespace detail
 
-// Throws E with the concatenated message when the condition fails. Used instead of assert(),
+// Throws E with the concatenated message when the condition fails. Used instead of assertions,
 // which disappears in Release builds.
 template <class E = Error, class... Parts>
 void require(bool condition, Parts&&... parts) {
