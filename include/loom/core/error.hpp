@@ -49,7 +49,7 @@ std::string concat(Parts&&... parts) {
 }  // namespace detail
 
 // Throws E with the concatenated message when the condition fails. Used instead of assertions,
-// which disappears in Release builds.
+// which disappear in Release builds.
 template <class E = Error, class... Parts>
 void require(bool condition, Parts&&... parts) {
     if (!condition) throw E(detail::concat(std::forward<Parts>(parts)...));
