@@ -15,25 +15,12 @@
 #include <typeinfo>
 #include <vector>
 
+#include "temp_dir.hpp"
 #include "loom/loom.hpp"
 
 namespace fs = std::filesystem;
 
 namespace {
-
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        const auto stamp = std::chrono::steady_clock::now().time_since_epoch().count();
-        path = fs::temp_directory_path() / ("loom_bad_input_" + std::to_string(::getpid()) + "_" + std::to_string(stamp));
-        fs::create_directories(path);
-    }
-    ~TempDir() {
-        std::error_code ignored;
-        fs::remove_all(path, ignored);
-    }
-    fs::path operator/(const std::string& name) const { return path / name; }
-};
 
 void write_bytes(const fs::path& p, const std::vector<unsigned char>& bytes) {
     std::ofstream out(p, std::ios::binary | std::ios::trunc);
@@ -109,7 +96,7 @@ std::vector<float> weights(const loom::Sequential<float>& net) {
     return w;
 }
 
-std::string idx_error(const fs::path& p, const TempDir& dir) {
+std::string idx_error(const fs::path& p, const loom_test::TempDir& dir) {
     return error_of<loom::IoError>([&] { (void)loom::read_idx(p); }, dir.path);
 }
 
@@ -119,7 +106,7 @@ std::string idx_error(const fs::path& p, const TempDir& dir) {
 // IDX files
 
 TEST_CASE("bad input: IDX with a wrong magic number or element type") {
-    TempDir dir;
+    loom_test::TempDir dir;
     write_bytes(dir / "m", {0x12, 0x34, 8, 1, 0, 0, 0, 1, 42});
     CHECK(idx_error(dir / "m", dir) ==
           "IDX file \"<dir>/m\" has a wrong magic number: expected first bytes 0x00 0x00, found 0x12 0x34");
@@ -132,7 +119,7 @@ TEST_CASE("bad input: IDX with a wrong magic number or element type") {
 }
 
 TEST_CASE("bad input: IDX with a wrong dimension count") {
-    TempDir dir;
+    loom_test::TempDir dir;
     write_bytes(dir / "r0", {0, 0, 8, 0, 1});
     CHECK(idx_error(dir / "r0", dir) == "IDX file \"<dir>/r0\" declares 0 dimensions; expected 1 to 6");
     write_bytes(dir / "r200", {0, 0, 8, 200, 1});
@@ -143,7 +130,7 @@ TEST_CASE("bad input: IDX with a wrong dimension count") {
 }
 
 TEST_CASE("bad input: IDX sizes that overflow or cannot fit the file") {
-    TempDir dir;
+    loom_test::TempDir dir;
     write_bytes(dir / "o", {0, 0, 8, 3, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 1, 2, 3});
     CHECK(idx_error(dir / "o", dir) == "IDX file \"<dir>/o\" declares dimensions (4294967295, 4294967295, "
                                        "4294967295) whose element count overflows 64 bits");
@@ -159,7 +146,7 @@ TEST_CASE("bad input: IDX sizes that overflow or cannot fit the file") {
 }
 
 TEST_CASE("bad input: IDX with truncated data, plain and gzip") {
-    TempDir dir;
+    loom_test::TempDir dir;
     const std::vector<unsigned char> cut{0, 0, 8, 2, 0, 0, 0, 3, 0, 0, 0, 4, 1, 2, 3, 4, 5};
     write_bytes(dir / "cut", cut);
     CHECK(idx_error(dir / "cut", dir) == "IDX file \"<dir>/cut\" is truncated: dimensions (3, 4) need 12 bytes of "
@@ -181,7 +168,7 @@ TEST_CASE("bad input: IDX with truncated data, plain and gzip") {
 }
 
 TEST_CASE("bad input: IDX with corrupt gzip data") {
-    TempDir dir;
+    loom_test::TempDir dir;
     loom::Tensor<std::uint8_t> t(loom::Shape{2, 2}, {1, 2, 3, 4});
     loom::write_idx(dir / "ok.gz", t, true);
     auto gz = read_bytes(dir / "ok.gz");
@@ -199,7 +186,7 @@ TEST_CASE("bad input: IDX from memory gives the same errors") {
     CHECK(error_of<loom::IoError>([&] { (void)loom::read_idx_from_memory(magic, "labels"); }) ==
           "IDX file labels has a wrong magic number: expected first bytes 0x00 0x00, found 0x12 0x34");
     loom::Tensor<std::uint8_t> t(loom::Shape{2, 3}, {1, 2, 3, 4, 5, 6});
-    TempDir dir;
+    loom_test::TempDir dir;
     loom::write_idx(dir / "t.gz", t, true);
     auto gz = read_bytes(dir / "t.gz");
     CHECK(loom::read_idx_from_memory(gz) == t);
@@ -225,7 +212,7 @@ TEST_CASE("bad input: images and labels with different counts") {
           "expected as many targets as samples: 10 samples but 8 targets");
 
     // Fashion-MNIST files whose image and label counts differ.
-    TempDir dir;
+    loom_test::TempDir dir;
     loom::write_idx(dir / "train-images-idx3-ubyte.gz", loom::Tensor<std::uint8_t>(loom::Shape{5, 28, 28}), true);
     loom::write_idx(dir / "train-labels-idx1-ubyte.gz", loom::Tensor<std::uint8_t>(loom::Shape{4}), true);
     CHECK(error_of<loom::IoError>([&] { (void)loom::fashion_mnist::load(dir.path); }, dir.path) ==
@@ -242,7 +229,7 @@ TEST_CASE("bad input: labels outside the range of classes") {
     CHECK(error_of<loom::ArgumentError>([&] { (void)net.evaluate(images(10), y); }) ==
           "one_hot: label -1 at index 7 is outside [0, 3)");
 
-    TempDir dir;
+    loom_test::TempDir dir;
     loom::Tensor<std::uint8_t> bytes(loom::Shape{3}, {1, 10, 2});
     loom::write_idx(dir / "train-images-idx3-ubyte.gz", loom::Tensor<std::uint8_t>(loom::Shape{3, 28, 28}), true);
     loom::write_idx(dir / "train-labels-idx1-ubyte.gz", bytes, true);
@@ -254,7 +241,7 @@ TEST_CASE("bad input: labels outside the range of classes") {
 // Model files
 
 TEST_CASE("bad input: truncated, flipped, padded and foreign model files") {
-    TempDir dir;
+    loom_test::TempDir dir;
     auto net = classifier();
     const auto path = dir / "m.loom";
     net.save(path);
@@ -335,7 +322,7 @@ TEST_CASE("bad input: a model file whose checksum is right but whose content is 
 }
 
 TEST_CASE("bad input: a model used on data of another shape") {
-    TempDir dir;
+    loom_test::TempDir dir;
     auto net = classifier();
     net.save(dir / "m.loom");
     auto loaded = loom::Sequential<float>::load(dir / "m.loom");
@@ -355,7 +342,7 @@ TEST_CASE("bad input: a model used on data of another shape") {
 }
 
 TEST_CASE("bad input: a checkpoint of a model with another architecture") {
-    TempDir dir;
+    loom_test::TempDir dir;
     auto o = quiet(1, 4);
     o.checkpoint_path = dir / "run.ckpt";
     o.checkpoint_every = 1;

@@ -8,25 +8,13 @@
 #include <filesystem>
 #include <string>
 
+#include "temp_dir.hpp"
 #include "loom/data/fashion_mnist.hpp"
 
 namespace fs = std::filesystem;
 namespace fm = loom::fashion_mnist;
 
 namespace {
-
-struct FashionTempDir {
-    fs::path path;
-    FashionTempDir() {
-        const auto stamp = std::chrono::steady_clock::now().time_since_epoch().count();
-        path = fs::temp_directory_path() / ("loom_test_fashion_" + std::to_string(stamp));
-        fs::create_directories(path);
-    }
-    ~FashionTempDir() {
-        std::error_code ignored;
-        fs::remove_all(path, ignored);
-    }
-};
 
 // n images whose pixels all equal the sample index, labels i % 10.
 void write_fake_split(const fs::path& dir, fm::Split split, std::size_t n, std::size_t label_count) {
@@ -57,7 +45,7 @@ TEST_CASE("fashion_mnist: class names in label order") {
 }
 
 TEST_CASE("fashion_mnist: synthetic split loads with shape, scale and limit") {
-    FashionTempDir dir;
+    loom_test::TempDir dir;
     write_fake_split(dir.path, fm::Split::test, 4, 4);
     const auto data = fm::load(dir.path, fm::Split::test);
     CHECK(data.images.shape() == loom::Shape{4, 28, 28, 1});
@@ -70,7 +58,7 @@ TEST_CASE("fashion_mnist: synthetic split loads with shape, scale and limit") {
 }
 
 TEST_CASE("fashion_mnist: inconsistent or missing files") {
-    FashionTempDir dir;
+    loom_test::TempDir dir;
     write_fake_split(dir.path, fm::Split::train, 3, 4);
     CHECK(load_error(dir.path, fm::Split::train).find("holds 3 images but") != std::string::npos);
 

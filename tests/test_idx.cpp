@@ -8,26 +8,12 @@
 #include <string>
 #include <vector>
 
+#include "temp_dir.hpp"
 #include "loom/data/idx.hpp"
 
 namespace fs = std::filesystem;
 
 namespace {
-
-// A fresh directory per test case, removed afterwards.
-struct IdxTempDir {
-    fs::path path;
-    IdxTempDir() {
-        const auto stamp = std::chrono::steady_clock::now().time_since_epoch().count();
-        path = fs::temp_directory_path() / ("loom_test_idx_" + std::to_string(stamp));
-        fs::create_directories(path);
-    }
-    ~IdxTempDir() {
-        std::error_code ignored;
-        fs::remove_all(path, ignored);
-    }
-    fs::path operator/(const std::string& name) const { return path / name; }
-};
 
 std::vector<unsigned char> file_bytes(const fs::path& p) {
     std::ifstream in(p, std::ios::binary);
@@ -67,7 +53,7 @@ bool contains(const std::string& text, const std::string& part) { return text.fi
 }  // namespace
 
 TEST_CASE("idx: plain and gzip round trips") {
-    IdxTempDir dir;
+    loom_test::TempDir dir;
     const auto t = sample_tensor();
     for (bool gzip : {false, true}) {
         const auto p = dir / (gzip ? "t.idx.gz" : "t.idx");
@@ -88,7 +74,7 @@ TEST_CASE("idx: plain and gzip round trips") {
 }
 
 TEST_CASE("idx: rank 1, empty extents and max_items") {
-    IdxTempDir dir;
+    loom_test::TempDir dir;
     loom::Tensor<std::uint8_t> labels(loom::Shape{5}, {9, 8, 7, 6, 5});
     loom::write_idx(dir / "l.gz", labels, true);
     CHECK(loom::read_idx(dir / "l.gz") == labels);
@@ -113,7 +99,7 @@ TEST_CASE("idx: missing file names the path") {
 }
 
 TEST_CASE("idx: wrong magic") {
-    IdxTempDir dir;
+    loom_test::TempDir dir;
     write_bytes(dir / "m", {0x12, 0x34, 8, 1, 0, 0, 0, 1, 42});
     const auto msg = read_error(dir / "m");
     CHECK(contains(msg, "magic"));
@@ -123,7 +109,7 @@ TEST_CASE("idx: wrong magic") {
 }
 
 TEST_CASE("idx: unsupported element type is named") {
-    IdxTempDir dir;
+    loom_test::TempDir dir;
     write_bytes(dir / "f", {0, 0, 0x0D, 1, 0, 0, 0, 1, 0, 0, 0, 0});
     const auto msg = read_error(dir / "f");
     CHECK(contains(msg, "0x0D"));
@@ -132,7 +118,7 @@ TEST_CASE("idx: unsupported element type is named") {
 }
 
 TEST_CASE("idx: dimension count 0 or above the maximum rank") {
-    IdxTempDir dir;
+    loom_test::TempDir dir;
     write_bytes(dir / "r0", {0, 0, 8, 0, 1});
     CHECK(contains(read_error(dir / "r0"), "declares 0 dimensions"));
     std::vector<unsigned char> seven{0, 0, 8, 7};
@@ -143,7 +129,7 @@ TEST_CASE("idx: dimension count 0 or above the maximum rank") {
 }
 
 TEST_CASE("idx: overflowing and absurd dimensions are rejected before allocating") {
-    IdxTempDir dir;
+    loom_test::TempDir dir;
     // 0xFFFFFFFF^3 overflows 64 bits.
     write_bytes(dir / "o", {0, 0, 8, 3, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 1, 2, 3});
     CHECK(contains(read_error(dir / "o"), "overflows"));
@@ -156,7 +142,7 @@ TEST_CASE("idx: overflowing and absurd dimensions are rejected before allocating
 }
 
 TEST_CASE("idx: truncation at several offsets, plain and gzip") {
-    IdxTempDir dir;
+    loom_test::TempDir dir;
     const auto t = sample_tensor();
     loom::write_idx(dir / "full", t, false);
     const auto bytes = file_bytes(dir / "full");
@@ -183,7 +169,7 @@ TEST_CASE("idx: truncation at several offsets, plain and gzip") {
 }
 
 TEST_CASE("idx: trailing data is rejected") {
-    IdxTempDir dir;
+    loom_test::TempDir dir;
     write_bytes(dir / "x", {0, 0, 8, 1, 0, 0, 0, 2, 1, 2, 3});
     CHECK(contains(read_error(dir / "x"), "beyond the 2 bytes"));
     write_gz(dir / "x.gz", {0, 0, 8, 1, 0, 0, 0, 2, 1, 2, 3});
@@ -191,7 +177,7 @@ TEST_CASE("idx: trailing data is rejected") {
 }
 
 TEST_CASE("idx: corrupt gzip bytes") {
-    IdxTempDir dir;
+    loom_test::TempDir dir;
     // Incompressible-ish content so the deflate stream is long enough to damage in the middle.
     loom::Tensor<std::uint8_t> t(loom::Shape{64, 64});
     std::uint32_t state = 12345;
@@ -213,7 +199,7 @@ TEST_CASE("idx: corrupt gzip bytes") {
 }
 
 TEST_CASE("idx: write_idx rejects scalars and leaves no temporary on failure") {
-    IdxTempDir dir;
+    loom_test::TempDir dir;
     CHECK_THROWS_AS(loom::write_idx(dir / "s", loom::Tensor<std::uint8_t>(), false), loom::ArgumentError);
     CHECK_THROWS_AS(loom::write_idx(dir / "no" / "such" / "dir" / "f", sample_tensor(), true), loom::IoError);
     CHECK(std::distance(fs::directory_iterator(dir.path), fs::directory_iterator()) == 0);

@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "temp_dir.hpp"
 #include "loom/viz/confusion_heatmap.hpp"
 #include "loom/viz/image_grid.hpp"
 #include "loom/viz/png.hpp"
@@ -21,23 +22,6 @@
 namespace fs = std::filesystem;
 
 namespace {
-
-struct VizTempDir {
-    fs::path path;
-    VizTempDir() {
-        const auto stamp = std::chrono::steady_clock::now().time_since_epoch().count();
-        path = fs::temp_directory_path() / ("loom_test_viz_" + std::to_string(stamp));
-        fs::create_directories(path);
-    }
-    ~VizTempDir() {
-        std::error_code ignored;
-        fs::remove_all(path, ignored);
-    }
-    fs::path operator/(const std::string& name) const { return path / name; }
-    std::size_t file_count() const {
-        return static_cast<std::size_t>(std::distance(fs::directory_iterator(path), fs::directory_iterator()));
-    }
-};
 
 std::string slurp(const fs::path& p) {
     std::ifstream in(p, std::ios::binary);
@@ -66,7 +50,7 @@ constexpr std::array<std::string_view, 3> names{"T-shirt/top", "Ankle boot", "Ba
 }  // namespace
 
 TEST_CASE("viz: write_png round trip and errors") {
-    VizTempDir dir;
+    loom_test::TempDir dir;
     std::vector<std::uint8_t> rgb(5 * 3 * 3);
     for (std::size_t i = 0; i < rgb.size(); ++i) rgb[i] = static_cast<std::uint8_t>(i * 5);
     loom::write_png(dir / "rgb.png", 5, 3, 3, rgb.data());
@@ -102,7 +86,7 @@ TEST_CASE("viz: bitmap text marks pixels and is clipped at the edges") {
 }
 
 TEST_CASE("viz: image grid layout, pixels and captions") {
-    VizTempDir dir;
+    loom_test::TempDir dir;
     loom::Tensor<float> images(loom::Shape{5, 4, 4, 1});
     for (std::size_t i = 0; i < 5; ++i)
         for (std::size_t p = 0; p < 16; ++p) images[i * 16 + p] = static_cast<float>(i) / 4.0f;
@@ -133,7 +117,7 @@ TEST_CASE("viz: image grid layout, pixels and captions") {
 
 TEST_CASE("viz: the real Fashion-MNIST look, written for inspection") {
     // A synthetic 'garment' grid at default settings: checks the default layout works end to end.
-    VizTempDir dir;
+    loom_test::TempDir dir;
     loom::Tensor<float> images(loom::Shape{12, 28, 28, 1});
     for (std::size_t i = 0; i < images.size(); ++i) images[i] = static_cast<float>(i % 29) / 28.0f;
     std::vector<std::string> captions(12, "Sneaker");
@@ -167,7 +151,7 @@ TEST_CASE("viz: nice and decade ticks") {
 }
 
 TEST_CASE("viz: line chart of training curves") {
-    VizTempDir dir;
+    loom_test::TempDir dir;
     loom::LineChart chart("Training <loss>", "epoch", "loss");
     const std::vector<double> train{2.3, 0.9, 0.6, 0.5};
     const std::vector<double> validation{2.1, 1.0, std::nan(""), 0.7};
@@ -202,7 +186,7 @@ TEST_CASE("viz: line chart with a logarithmic x axis") {
 }
 
 TEST_CASE("viz: confusion heatmap") {
-    VizTempDir dir;
+    loom_test::TempDir dir;
     loom::ConfusionMatrix m(3);
     m.add(0, 0, 90);
     m.add(0, 2, 10);
