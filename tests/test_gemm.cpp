@@ -170,6 +170,9 @@ TEST_CASE_TEMPLATE("gemm: alpha, beta, padded leading dimensions, NaN in C", T, 
                 check_case<T>({ta, tb, 17, 35, 11, 1.5, 0.0, 2, true});
                 // Several KC slices: beta applies once, later slices accumulate.
                 check_case<T>({ta, tb, 15, 33, 600, 0.5, 2.0, 0});
+                // Narrow n, wide m: computed as C^T through a scratch buffer, then added transposed.
+                check_case<T>({ta, tb, 301, 10, 97, -0.75, 0.5, 5}, true);
+                check_case<T>({ta, tb, 290, 50, 129, 1.5, 0.0, 2, true});
             }
     }
 }
@@ -181,6 +184,7 @@ TEST_CASE_TEMPLATE("gemm: multi-threaded sizes cross the NC block and both threa
         check_case<T>({Transpose::No, Transpose::No, 97, 301, 257, 1.0, 0.0}, true);  // rows split
         check_case<T>({Transpose::Yes, Transpose::No, 7, 3001, 300, 1.0, 0.5});      // columns split
         check_case<T>({Transpose::No, Transpose::Yes, 5, 4200, 190, 1.0, 0.0, 3});    // n > NC
+        check_case<T>({Transpose::No, Transpose::No, 9001, 10, 70, 1.0, 1.0, 1});     // as C^T, split transpose
     }
 }
 

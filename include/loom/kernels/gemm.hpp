@@ -15,6 +15,7 @@
 #include <exception>
 
 #include "loom/core/error.hpp"
+#include "loom/core/parallel.hpp"
 #include "loom/core/threads.hpp"
 #include "loom/kernels/cpu_features.hpp"
 #include "loom/kernels/gemm_blocking.hpp"
@@ -165,10 +166,62 @@ void gemm_packed(Transpose ta, Transpose tb, std::size_t m, std::size_t n, std::
     if (failure) std::rethrow_exception(failure);
 }
 
+// Whether to compute C^T = op(B)^T op(A)^T instead of C. The MR x NR tile grid pads a narrow n up
+// to a multiple of NR, but as C^T's rows it is padded to a multiple of MR only: n = 50 fills 50 of 64
+// columns with NR = 32 and 50 of 56 rows with MR = 14 (nnet's 784-50 layer, LeNet's 50-filter conv2);
+// n = 10 (a classifier) fills 10 of 32 and 10 of 14. The product then goes through a scratch buffer
+// and one transposing pass over C, which is noise against k multiply-adds per element unless k is
+// small.
+template <class Kernel>
+bool gemm_transposed_c_pays(std::size_t m, std::size_t n, std::size_t k) {
+    if (k < 64) return false;
+    const auto tiles = [](std::size_t rows, std::size_t cols) {
+        return static_cast<double>(round_up(rows, Kernel::mr)) * static_cast<double>(round_up(cols, Kernel::nr));
+    };
+    return tiles(n, m) < 0.95 * tiles(m, n);
+}
+
+// C = beta * C + S^T for S (n x m, row-major); beta == 0 overwrites C without reading it, as in BLAS.
+// Blocked so that both S's rows and C's rows are walked a cache line at a time.
+template <class T>
+void gemm_add_transposed(std::size_t m, std::size_t n, const T* s, T beta, T* c, std::size_t ldc) {
+    constexpr std::size_t block = 32;
+    parallel_for((m + block - 1) / block, 4096 / block, [&](std::size_t first, std::size_t last) {
+        for (std::size_t i0 = first * block; i0 < std::min(m, last * block); i0 += block) {
+            const std::size_t i1 = std::min(m, i0 + block);
+            for (std::size_t j0 = 0; j0 < n; j0 += block) {
+                const std::size_t j1 = std::min(n, j0 + block);
+                for (std::size_t i = i0; i < i1; ++i) {
+                    T* row = c + i * ldc;
+                    if (beta == T(0))
+                        for (std::size_t j = j0; j < j1; ++j) row[j] = s[j * m + i];
+                    else
+                        for (std::size_t j = j0; j < j1; ++j) row[j] = beta * row[j] + s[j * m + i];
+                }
+            }
+        }
+    });
+}
+
+template <class T>
+PackBuffer<T>& transposed_c_buffer() {
+    thread_local PackBuffer<T> buffer;
+    return buffer;
+}
+
+constexpr Transpose flip(Transpose t) { return t == Transpose::No ? Transpose::Yes : Transpose::No; }
+
 template <class T, Isa isa, class Kernel>
 void gemm_dispatch(Transpose ta, Transpose tb, std::size_t m, std::size_t n, std::size_t k, T alpha, const T* a,
                    std::size_t lda, const T* b, std::size_t ldb, T beta, T* c, std::size_t ldc) {
-    gemm_packed<T, isa, Kernel, gemm_blocks<T, isa>()>(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    constexpr GemmBlocks blocks = gemm_blocks<T, isa>();
+    if (gemm_transposed_c_pays<Kernel>(m, n, k)) {
+        T* s = transposed_c_buffer<T>().reserve(m * n);
+        gemm_packed<T, isa, Kernel, blocks>(flip(tb), flip(ta), n, m, k, alpha, b, ldb, a, lda, T(0), s, m);
+        gemm_add_transposed(m, n, s, beta, c, ldc);
+        return;
+    }
+    gemm_packed<T, isa, Kernel, blocks>(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 }  // namespace detail

@@ -1,6 +1,8 @@
 #pragma once
 // Weight initialisation schemes. Glorot-uniform is the default, as in Keras; He suits ReLU networks;
-// uniform(-r, r) reproduces R nnet's `rang` (which initialises biases the same way).
+// uniform(-r, r) reproduces R nnet's `rang` (which initialises biases the same way); fan_in_uniform,
+// U(-1/sqrt(fan_in), 1/sqrt(fan_in)), is PyTorch's default for the weights and biases of Linear and
+// Conv2d layers (kaiming_uniform with a = sqrt(5)).
 #include <cmath>
 #include <cstdint>
 #include <string>
@@ -13,7 +15,7 @@
 namespace loom {
 
 struct Initializer {
-    enum class Kind { Zeros, GlorotUniform, HeNormal, HeUniform, Uniform };
+    enum class Kind { Zeros, GlorotUniform, HeNormal, HeUniform, Uniform, FanInUniform };
     Kind kind = Kind::GlorotUniform;
     double range = 0;  // for Uniform: values in [-range, range]
 
@@ -21,6 +23,7 @@ struct Initializer {
     static Initializer glorot_uniform() { return {Kind::GlorotUniform, 0}; }
     static Initializer he_normal() { return {Kind::HeNormal, 0}; }
     static Initializer he_uniform() { return {Kind::HeUniform, 0}; }
+    static Initializer fan_in_uniform() { return {Kind::FanInUniform, 0}; }
     static Initializer uniform(double r) {
         require<ArgumentError>(r > 0, "uniform initializer: expected a range > 0, got ", r);
         return {Kind::Uniform, r};
@@ -36,6 +39,7 @@ struct Initializer {
             case Kind::GlorotUniform: return fill_uniform(w, std::sqrt(6.0 / (fi + fo)), rng);
             case Kind::HeUniform: return fill_uniform(w, std::sqrt(6.0 / fi), rng);
             case Kind::Uniform: return fill_uniform(w, range, rng);
+            case Kind::FanInUniform: return fill_uniform(w, 1 / std::sqrt(fi), rng);
             case Kind::HeNormal:
                 for (auto& v : w) v = static_cast<T>(std::sqrt(2.0 / fi) * rng.normal());
                 return;
@@ -47,7 +51,7 @@ struct Initializer {
     }
     static Initializer load(const LayerConfig& config, const std::string& prefix) {
         const auto k = config.integer(prefix + "_init");
-        require<IoError>(k >= 0 && k <= static_cast<std::int64_t>(Kind::Uniform), "unknown initializer kind ", k);
+        require<IoError>(k >= 0 && k <= static_cast<std::int64_t>(Kind::FanInUniform), "unknown initializer kind ", k);
         const double range = config.real(prefix + "_init_range");
         require<IoError>(std::isfinite(range) && range >= 0 && (k != static_cast<std::int64_t>(Kind::Uniform) || range > 0),
                          "initializer range ", range,
