@@ -9,6 +9,7 @@
 #include <iostream>
 
 #include "command_line.hpp"
+#include "run_stats.hpp"
 #include "loom/loom.hpp"
 #include "loom/viz/confusion_heatmap.hpp"
 #include "loom/viz/image_grid.hpp"
@@ -16,8 +17,9 @@
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+using examples::Clock;
+using examples::peak_rss_mb;
+using examples::seconds_since;
 
 void write_curves(const std::filesystem::path& dir, const loom::History& h) {
     loom::LineChart loss("LeNet on Fashion-MNIST: loss", "epoch", "cross-entropy");
@@ -68,40 +70,47 @@ int main(int argc, char** argv) try {
                            names);
     std::cout << "Sample images: " << (out_dir / "samples.png").string() << "\n\n";
 
-    // The model.
-    auto net = loom::lenet<float>(static_cast<std::uint64_t>(seed));
-    net.summary(std::cout);
-    if (optimizer == "adam") {
-        net.compile(loom::CrossEntropy{}, loom::Adam(lr > 0 ? lr : 1e-3));
-    } else if (optimizer == "sgd") {
-        net.compile(loom::CrossEntropy{}, loom::SGD(lr > 0 ? lr : 0.01, 0.9));
-    } else {
-        throw loom::ArgumentError("--optimizer must be adam or sgd, got '" + optimizer + "'");
-    }
-
-    // The training; the test set is the validation data, as in the notebook.
+    // The model, trained and saved in its own scope, so that its buffers are gone before the saved
+    // file is loaded into a second model: one model at a time in memory.
     const auto train_targets = loom::one_hot<float>(train.labels, 10);
     const auto test_targets = loom::one_hot<float>(test.labels, 10);
-    loom::FitOptions options;
-    options.epochs = static_cast<std::size_t>(epochs);
-    options.batch_size = static_cast<std::size_t>(batch_size);
-    options.seed = static_cast<std::uint64_t>(seed);
-    std::cout << "\nTraining on " << train.size() << " images, batch " << batch_size << ", " << optimizer << ", "
-              << loom::num_threads() << " thread(s)\n";
-    t = Clock::now();
-    const auto history = net.fit(train.images, train_targets, loom::ValidationData<float>{test.images, test_targets}, options);
-    const double train_seconds = seconds_since(t);
-    std::cout << "Training time: " << std::setprecision(1) << train_seconds << " s ("
-              << train_seconds / double(epochs) << " s per epoch)\n";
-
-    // Save, load back, predict with the loaded model.
     const auto model_path = out_dir / "lenet.loom";
-    net.save(model_path);
+    loom::History history;
+    loom::Tensor<float> trained_probabilities;
+    {
+        auto net = loom::lenet<float>(static_cast<std::uint64_t>(seed));
+        net.summary(std::cout);
+        if (optimizer == "adam") {
+            net.compile(loom::CrossEntropy{}, loom::Adam(lr > 0 ? lr : 1e-3));
+        } else if (optimizer == "sgd") {
+            net.compile(loom::CrossEntropy{}, loom::SGD(lr > 0 ? lr : 0.01, 0.9));
+        } else {
+            throw loom::ArgumentError("--optimizer must be adam or sgd, got '" + optimizer + "'");
+        }
+
+        // The training; the test set is the validation data, as in the notebook.
+        loom::FitOptions options;
+        options.epochs = static_cast<std::size_t>(epochs);
+        options.batch_size = static_cast<std::size_t>(batch_size);
+        options.seed = static_cast<std::uint64_t>(seed);
+        std::cout << "\nTraining on " << train.size() << " images, batch " << batch_size << ", " << optimizer << ", "
+                  << loom::num_threads() << " thread(s)\n";
+        t = Clock::now();
+        history = net.fit(train.images, train_targets, loom::ValidationData<float>{test.images, test_targets}, options);
+        const double train_seconds = seconds_since(t);
+        std::cout << "Training time: " << std::setprecision(1) << train_seconds << " s ("
+                  << train_seconds / double(epochs) << " s per epoch), peak memory so far " << std::setprecision(0)
+                  << peak_rss_mb() << " MiB\n";
+        net.save(model_path);
+        trained_probabilities = net.predict(test.images, options.batch_size);
+    }
+
+    // Load the saved model back and predict with it.
     auto loaded = loom::Sequential<float>::load(model_path);
     t = Clock::now();
-    const auto probabilities = loaded.predict(test.images);
+    const auto probabilities = loaded.predict(test.images, static_cast<std::size_t>(batch_size));
     const double predict_seconds = seconds_since(t);
-    const bool identical = probabilities == net.predict(test.images);
+    const bool identical = probabilities == trained_probabilities;
     std::cout << "\nModel saved to " << model_path.string() << " and loaded back: predictions "
               << (identical ? "identical" : "DIFFER") << "\n";
     std::cout << "Inference on " << test.size() << " test images: " << std::setprecision(3) << predict_seconds << " s\n";
@@ -131,7 +140,8 @@ int main(int argc, char** argv) try {
     loom::write_confusion_heatmap(out_dir / "confusion.svg", confusion, names);
     std::cout << "\nWrote " << (out_dir / "loss.svg").string() << ", accuracy.svg, confusion.svg, history.csv\n";
     std::cout << "\nTest accuracy: " << std::setprecision(4) << confusion.accuracy() << "   (notebook: 0.8988)\n";
-    std::cout << "Total time: " << std::setprecision(1) << seconds_since(start) << " s\n";
+    std::cout << "Total time: " << std::setprecision(1) << seconds_since(start) << " s, peak memory "
+              << std::setprecision(0) << peak_rss_mb() << " MiB\n";
     if (!identical) return 1;
     if (confusion.accuracy() < min_accuracy) {
         std::cerr << "test accuracy " << confusion.accuracy() << " is below --min-accuracy " << min_accuracy << '\n';

@@ -5,8 +5,6 @@
 // --mode single: one fit on the training images at one decay (default 0.5).
 // --mode cv: caret's trainControl(method = "repeatedcv", number = 5, repeats = 1) over
 //   decay = 10^seq(-3, 0, by = 0.25), best decay by accuracy, refit on all training images, test.
-#include <sys/resource.h>
-
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -18,6 +16,7 @@
 #include <vector>
 
 #include "command_line.hpp"
+#include "run_stats.hpp"
 #include "loom/loom.hpp"
 #include "loom/data/kfold.hpp"
 #include "loom/model/cross_validation.hpp"
@@ -26,8 +25,9 @@
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+using examples::Clock;
+using examples::peak_rss_mb;
+using examples::seconds_since;
 
 loom::Sequential<float> nnet_model(std::size_t hidden, std::uint64_t seed) {
     const auto rang = loom::Initializer::uniform(0.7);  // nnet's default rang, biases included
@@ -59,12 +59,6 @@ std::vector<double> parse_list(const std::string& text) {
     }
     loom::require<loom::ArgumentError>(!values.empty(), "--decays: empty list");
     return values;
-}
-
-double peak_rss_mb() {
-    rusage usage{};
-    getrusage(RUSAGE_SELF, &usage);
-    return static_cast<double>(usage.ru_maxrss) / 1024.0;  // Linux reports KiB
 }
 
 // Fits one model on (x, labels) with nnet's progress output and reports train and test results.

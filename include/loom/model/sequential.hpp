@@ -355,7 +355,8 @@ private:
             std::vector<std::pair<std::string, double>> metrics{{"loss", history.loss.back()},
                                                                 {"accuracy", history.accuracy.back()}};
             if (validation) {
-                const auto v = evaluate(validation->x, validation->y);
+                // With the training batch size: a larger one would grow every layer's buffers.
+                const auto v = evaluate(validation->x, validation->y, batch);
                 history.val_loss.push_back(v.loss);
                 history.val_accuracy.push_back(v.accuracy);
                 metrics.insert(metrics.end(), {{"val_loss", v.loss}, {"val_accuracy", v.accuracy}});
