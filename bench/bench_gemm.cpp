@@ -56,6 +56,11 @@ std::vector<GemmShape> shapes() {
         list.push_back({"dense1_dW" + sb, Transpose::Yes, Transpose::No, 3136, 500, b});
         list.push_back({"dense1_dX" + sb, Transpose::No, Transpose::Yes, b, 3136, 500});
     }
+    // As the layers issue them at batch 128: conv2 forward is col * W (rows x filters), and the
+    // 500 -> 10 classifier's forward and dW. Narrow n: loom computes these as C^T.
+    list.push_back({"conv2_fwd_colW_b128", Transpose::No, Transpose::No, 196 * 128, 50, 500});
+    list.push_back({"dense2_fwd_b128", Transpose::No, Transpose::No, 128, 10, 500});
+    list.push_back({"dense2_dW_b128", Transpose::Yes, Transpose::No, 500, 10, 128});
     // The MLP on the whole training set: (60000 x 784) x (784 x 50), its dW and dX.
     list.push_back({"mlp_fwd", Transpose::No, Transpose::No, 60000, 50, 784});
     list.push_back({"mlp_dW", Transpose::Yes, Transpose::No, 784, 50, 60000});
