@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstring>
+#include <utility>
 
 #include "loom/core/parallel.hpp"
 
@@ -22,6 +23,24 @@ struct ConvGeometry {
     std::size_t input_size() const { return h * w * c; }
     std::size_t output_positions() const { return oh * ow; }
 };
+
+namespace detail {
+
+// Copies n values. A memcpy call per kernel row costs more than the copy itself when a row is a few
+// values (LeNet's first layer: 5 values of 1 channel), so runs of up to 16 values are copied with a
+// memcpy of constant size, which compiles to a few moves. (A plain loop would not do: compilers turn
+// it back into a memcpy call.)
+template <class T, std::size_t... N>
+[[gnu::always_inline]] inline bool copy_short_run(const T* src, std::size_t n, T* dst, std::index_sequence<N...>) {
+    return ((n == N + 1 && (std::memcpy(dst, src, (N + 1) * sizeof(T)), true)) || ...);
+}
+
+template <class T>
+[[gnu::always_inline]] inline void copy_run(const T* src, std::size_t n, T* dst) {
+    if (!copy_short_run(src, n, dst, std::make_index_sequence<16>{})) std::memcpy(dst, src, n * sizeof(T));
+}
+
+}  // namespace detail
 
 // Fills col (samples * oh * ow rows of g.patch() values) from x (samples images). Padding reads as 0.
 template <class T>
@@ -43,7 +62,7 @@ void im2col(const T* x, std::size_t samples, const ConvGeometry& g, T* col) {
                     const std::ptrdiff_t ix0 = static_cast<std::ptrdiff_t>(ox * g.stride_w) - static_cast<std::ptrdiff_t>(g.pad_left);
                     const T* src = image + static_cast<std::size_t>(iy) * g.w * run;
                     if (ix0 >= 0 && ix0 + static_cast<std::ptrdiff_t>(g.kw) <= static_cast<std::ptrdiff_t>(g.w)) {
-                        std::memcpy(dst, src + static_cast<std::size_t>(ix0) * run, g.kw * run * sizeof(T));
+                        detail::copy_run(src + static_cast<std::size_t>(ix0) * run, g.kw * run, dst);
                         continue;
                     }
                     for (std::size_t kx = 0; kx < g.kw; ++kx) {
@@ -51,7 +70,7 @@ void im2col(const T* x, std::size_t samples, const ConvGeometry& g, T* col) {
                         if (ix < 0 || ix >= static_cast<std::ptrdiff_t>(g.w))
                             std::fill(dst + kx * run, dst + (kx + 1) * run, T(0));
                         else
-                            std::memcpy(dst + kx * run, src + static_cast<std::size_t>(ix) * run, run * sizeof(T));
+                            detail::copy_run(src + static_cast<std::size_t>(ix) * run, run, dst + kx * run);
                     }
                 }
             }
