@@ -185,6 +185,9 @@ TEST_CASE_TEMPLATE("gemm: multi-threaded sizes cross the NC block and both threa
         check_case<T>({Transpose::Yes, Transpose::No, 7, 3001, 300, 1.0, 0.5});      // columns split
         check_case<T>({Transpose::No, Transpose::Yes, 5, 4200, 190, 1.0, 0.0, 3});    // n > NC
         check_case<T>({Transpose::No, Transpose::No, 9001, 10, 70, 1.0, 1.0, 1});     // as C^T, split transpose
+        // As C^T in several row blocks (the scratch holds 2^20 elements): both layouts of A.
+        check_case<T>({Transpose::No, Transpose::No, 350001, 3, 65, 1.0, 0.5});
+        check_case<T>({Transpose::Yes, Transpose::No, 350001, 3, 65, -1.0, 0.0, 1});
     }
 }
 

@@ -203,6 +203,9 @@ void gemm_add_transposed(std::size_t m, std::size_t n, const T* s, T beta, T* c,
     });
 }
 
+// The largest scratch (in elements) of the C^T path: 4 MiB of float.
+inline constexpr std::size_t transposed_c_scratch_elements = std::size_t{1} << 20;
+
 template <class T>
 PackBuffer<T>& transposed_c_buffer() {
     thread_local PackBuffer<T> buffer;
@@ -216,9 +219,16 @@ void gemm_dispatch(Transpose ta, Transpose tb, std::size_t m, std::size_t n, std
                    std::size_t lda, const T* b, std::size_t ldb, T beta, T* c, std::size_t ldc) {
     constexpr GemmBlocks blocks = gemm_blocks<T, isa>();
     if (gemm_transposed_c_pays<Kernel>(m, n, k)) {
-        T* s = transposed_c_buffer<T>().reserve(m * n);
-        gemm_packed<T, isa, Kernel, blocks>(flip(tb), flip(ta), n, m, k, alpha, b, ldb, a, lda, T(0), s, m);
-        gemm_add_transposed(m, n, s, beta, c, ldc);
+        // In blocks of C's rows, so that the scratch stays a few MiB however tall C is (it is kept
+        // for the next call). Every element still sums over k in the same KC slices.
+        const std::size_t rows = std::max(Kernel::nr, transposed_c_scratch_elements / n / Kernel::nr * Kernel::nr);
+        T* s = transposed_c_buffer<T>().reserve(std::min(m, rows) * n);
+        for (std::size_t m0 = 0; m0 < m; m0 += rows) {
+            const std::size_t mb = std::min(rows, m - m0);
+            const T* a_rows = ta == Transpose::No ? a + m0 * lda : a + m0;  // rows m0.. of op(A)
+            gemm_packed<T, isa, Kernel, blocks>(flip(tb), flip(ta), n, mb, k, alpha, b, ldb, a_rows, lda, T(0), s, mb);
+            gemm_add_transposed(mb, n, s, beta, c + m0 * ldc, ldc);
+        }
         return;
     }
     gemm_packed<T, isa, Kernel, blocks>(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
