@@ -221,7 +221,9 @@ void gemm_dispatch(Transpose ta, Transpose tb, std::size_t m, std::size_t n, std
     if (gemm_transposed_c_pays<Kernel>(m, n, k)) {
         // In blocks of C's rows, so that the scratch stays a few MiB however tall C is (it is kept
         // for the next call). Every element still sums over k in the same KC slices.
-        const std::size_t rows = std::max(Kernel::nr, transposed_c_scratch_elements / n / Kernel::nr * Kernel::nr);
+        const std::size_t most = std::max(Kernel::nr, transposed_c_scratch_elements / n / Kernel::nr * Kernel::nr);
+        const std::size_t blocks_needed = (m + most - 1) / most;
+        const std::size_t rows = round_up((m + blocks_needed - 1) / blocks_needed, Kernel::nr);  // balanced
         T* s = transposed_c_buffer<T>().reserve(std::min(m, rows) * n);
         for (std::size_t m0 = 0; m0 < m; m0 += rows) {
             const std::size_t mb = std::min(rows, m - m0);
