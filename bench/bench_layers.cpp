@@ -6,6 +6,8 @@
 //   ./build/bench/bench_layers --benchmark_filter=train_step
 #include <benchmark/benchmark.h>
 
+#include <memory>
+
 #include "loom/loom.hpp"
 
 namespace {
@@ -27,28 +29,32 @@ double conv_flops(const ConvCase& k, std::size_t batch) {
     return 2.0 * double(batch * k.h * k.h) * double(25 * k.c) * double(k.filters);
 }
 
+// LeNet's convolution k (5x5, same padding), built for its input.
+std::unique_ptr<loom::Conv2D<float>> built_conv(const ConvCase& k) {
+    auto conv = std::make_unique<loom::Conv2D<float>>(k.filters, 5, loom::Padding::Same);
+    loom::Rng rng(1);
+    conv->build({k.h, k.h, k.c}, rng);
+    return conv;
+}
+
 void conv_forward(benchmark::State& state) {
     const auto& k = conv_cases[state.range(0)];
     const auto batch = static_cast<std::size_t>(state.range(1));
-    loom::Conv2D<float> conv(k.filters, 5, loom::Padding::Same);
-    loom::Rng rng(1);
-    conv.build({k.h, k.h, k.c}, rng);
+    const auto conv = built_conv(k);
     const auto x = random_tensor({batch, k.h, k.h, k.c}, 2);
-    for (auto _ : state) benchmark::DoNotOptimize(conv.forward(x, true).data());
+    for (auto _ : state) benchmark::DoNotOptimize(conv->forward(x, true).data());
     state.counters["GFLOP/s"] = benchmark::Counter(conv_flops(k, batch) * double(state.iterations()) / 1e9, benchmark::Counter::kIsRate);
 }
 
 void conv_backward(benchmark::State& state) {
     const auto& k = conv_cases[state.range(0)];
     const auto batch = static_cast<std::size_t>(state.range(1));
-    loom::Conv2D<float> conv(k.filters, 5, loom::Padding::Same);
-    loom::Rng rng(1);
-    conv.build({k.h, k.h, k.c}, rng);
-    conv.set_input_gradient_needed(state.range(0) != 0);  // as in LeNet: the first layer needs no dX
+    const auto conv = built_conv(k);
+    conv->set_input_gradient_needed(state.range(0) != 0);  // as in LeNet: the first layer needs no dX
     const auto x = random_tensor({batch, k.h, k.h, k.c}, 2);
     const auto g = random_tensor({batch, k.h, k.h, k.filters}, 3);
-    conv.forward(x, true);
-    for (auto _ : state) benchmark::DoNotOptimize(conv.backward(g).data());
+    conv->forward(x, true);
+    for (auto _ : state) benchmark::DoNotOptimize(conv->backward(g).data());
     const double gemms = state.range(0) != 0 ? 2.0 : 1.0;  // dW, and dX unless first layer
     state.counters["GFLOP/s"] = benchmark::Counter(gemms * conv_flops(k, batch) * double(state.iterations()) / 1e9, benchmark::Counter::kIsRate);
 }
