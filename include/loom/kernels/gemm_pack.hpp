@@ -48,15 +48,13 @@ private:
     std::size_t capacity_ = 0;
 };
 
+// What a GEMM scratch buffer holds: packed A, packed B, or the C^T of a narrow product (gemm.hpp).
+enum class GemmBuffer { PackedA, PackedB, TransposedC };
+
 // One buffer per thread and role. OpenMP keeps its worker threads alive between parallel regions,
 // so thread_local storage is reused across calls.
-template <class T>
-PackBuffer<T>& pack_buffer_a() {
-    thread_local PackBuffer<T> buffer;
-    return buffer;
-}
-template <class T>
-PackBuffer<T>& pack_buffer_b() {
+template <class T, GemmBuffer role>
+PackBuffer<T>& gemm_buffer() {
     thread_local PackBuffer<T> buffer;
     return buffer;
 }
