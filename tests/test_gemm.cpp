@@ -16,6 +16,7 @@
 #include "loom/kernels/cpu_features.hpp"
 #include "loom/kernels/gemm.hpp"
 #include "loom/kernels/gemm_reference.hpp"
+#include "scoped_threads.hpp"
 
 namespace {
 
@@ -29,12 +30,7 @@ std::vector<Isa> supported_isas() {
     return isas;
 }
 
-// Restores the process-wide thread count however a test exits.
-struct ScopedThreads {
-    explicit ScopedThreads(int n) : previous(loom::num_threads()) { loom::set_num_threads(n); }
-    ~ScopedThreads() { loom::set_num_threads(previous); }
-    int previous;
-};
+using loom_test::ScopedThreads;
 
 template <class T>
 std::vector<T> random_matrix(loom::Rng& rng, std::size_t rows, std::size_t ld) {

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "loom/loom.hpp"
+#include "scoped_threads.hpp"
 
 namespace {
 
@@ -90,4 +91,78 @@ TEST_CASE("the public snippet runs end to end") {
     auto again = loom::Sequential<float>::load(path.string());
     CHECK(again.predict(x) == prob);
     std::filesystem::remove(path);
+}
+
+TEST_CASE("clone copies layers, weights and loss, and shares nothing") {
+    loom::Sequential<float> net({4, 4, 1}, 3);
+    net.add<loom::Conv2D>(2, 3, loom::Padding::Same).add<loom::Tanh>().add<loom::Flatten>().add<loom::Dense>(3).add<loom::Softmax>();
+    net.compile(loom::CrossEntropy{}, loom::Adam(1e-2));
+    loom::Tensor<float> x({5, 4, 4, 1});
+    loom::Rng rng(8);
+    for (auto& v : x) v = static_cast<float>(rng.uniform(-1.0, 1.0));
+    auto copy = net.clone();
+    REQUIRE(copy.compiled());
+    CHECK(copy.size() == net.size());
+    CHECK(copy.layer_name(3) == net.layer_name(3));
+    const auto before = net.predict(x);
+    CHECK(copy.predict(x) == before);
+    // Training the copy leaves the original as it was.
+    copy.fit(x, std::vector<int>{0, 1, 2, 0, 1}, [] {
+        loom::FitOptions o;
+        o.verbose = false;
+        return o;
+    }());
+    CHECK(net.predict(x) == before);
+    CHECK_FALSE(copy.predict(x) == before);
+}
+
+TEST_CASE("full-batch objective: bitwise the same on 1 and 2 threads, summed chunk by chunk") {
+    loom::Sequential<float> net({6, 6, 1}, 5);
+    net.add<loom::Flatten>().add<loom::Dense>(5, loom::Initializer::uniform(0.7), loom::Initializer::uniform(0.7));
+    net.add<loom::Sigmoid>().add<loom::Dense>(3).add<loom::Softmax>();
+    net.compile(loom::CrossEntropy{}, loom::SGD(0.1));
+    loom::Tensor<float> x({101, 6, 6, 1});
+    std::vector<int> labels(101);
+    loom::Rng rng(9);
+    for (auto& v : x) v = static_cast<float>(rng.uniform(0.0, 1.0));
+    for (std::size_t i = 0; i < labels.size(); ++i) labels[i] = static_cast<int>(i % 3);
+    const auto y = loom::one_hot<float>(labels, 3);
+    const double decay = 0.25;
+    const std::size_t chunk = 8;  // 13 chunks: the last round on 2 threads has one
+    const auto run = [&](int threads) {
+        const loom_test::ScopedThreads scoped(threads);
+        std::pair<double, std::vector<float>> r{net.full_batch_objective(x.view(), y.view(), decay, chunk), {}};
+        for (const auto& p : net.parameters()) r.second.insert(r.second.end(), p.grad->begin(), p.grad->end());
+        return r;
+    };
+    const auto one = run(1), two = run(2);
+    CHECK(one.first == two.first);
+    CHECK(one.second == two.second);
+
+    // The same sums formed chunk by chunk from the per-chunk objective (decay 0, one chunk each).
+    double expected = 0;
+    std::vector<double> expected_grad(one.second.size(), 0.0);
+    for (std::size_t b = 0; b < 101; b += chunk) {
+        const std::size_t e = std::min<std::size_t>(101, b + chunk);
+        expected += net.full_batch_objective(x.view().rows(b, e), y.view().rows(b, e), 0, chunk);
+        std::size_t at = 0;
+        for (const auto& p : net.parameters())
+            for (float g : *p.grad) expected_grad[at++] += g;
+    }
+    std::size_t at = 0;
+    for (const auto& p : net.parameters())
+        for (float w : *p.value) {
+            expected += decay * double(w) * double(w);
+            expected_grad[at] += 2 * decay * double(w);
+            CHECK(one.second[at] == doctest::Approx(expected_grad[at]).epsilon(1e-6));
+            ++at;
+        }
+    CHECK(one.first == doctest::Approx(expected).epsilon(1e-12));
+
+    // Recompiling with another loss must reach the copies that evaluate chunks on other threads.
+    net.compile(loom::MSE{}, loom::SGD(0.1));
+    const auto mse_one = run(1), mse_two = run(2);
+    CHECK(mse_one.first != doctest::Approx(one.first));
+    CHECK(mse_one.first == mse_two.first);
+    CHECK(mse_one.second == mse_two.second);
 }

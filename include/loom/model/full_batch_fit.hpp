@@ -29,7 +29,7 @@ struct FullBatchOptions {
     double abstol = 1e-4;              // nnet's abstol: stop when the criterion falls below it
     double reltol = 1e-8;              // nnet's reltol: stop when an iteration gains less, relatively
     std::size_t history = 10;          // L-BFGS memory (pairs)
-    std::size_t chunk = 2048;          // samples per forward/backward pass; bounds activation memory
+    std::size_t chunk = 512;           // samples per forward/backward pass; bounds activation memory
     // Progress, nnet style ("initial  value ...", "iter  10 value ...", "final  value ..."), every
     // report_every iterations; nothing when null.
     std::ostream* log = nullptr;

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <exception>
 #include <filesystem>
 #include <iomanip>
 #include <map>
@@ -19,6 +20,7 @@
 
 #include "loom/core/atomic_file.hpp"
 #include "loom/core/error.hpp"
+#include "loom/core/parallel.hpp"
 #include "loom/core/random.hpp"
 #include "loom/core/tensor.hpp"
 #include "loom/data/preprocess.hpp"
@@ -72,6 +74,7 @@ public:
         layers_.push_back(std::move(layer));
         names_.push_back(unique_name(layers_.back()->type()));
         collect_parameters();
+        replicas_.clear();
         return *this;
     }
 
@@ -114,6 +117,7 @@ public:
         loss_ = loss.clone();
         optimizer_ = optimizer.clone();
         optimizer_->reset();
+        replicas_.clear();
         fused_softmax_ = dynamic_cast<const CrossEntropy*>(loss_.get()) != nullptr &&
                          dynamic_cast<const Softmax<T>*>(layers_.back().get()) != nullptr;
     }
@@ -161,33 +165,51 @@ public:
     // decay * (sum of squares of every parameter, biases included). Its gradient is left in the
     // parameters' grad tensors. The data goes through the ordinary layers in chunks of `chunk`
     // samples, and the sums are accumulated in double so 60,000 float terms lose nothing.
+    // With several threads the chunks run side by side on copies of the model (one per thread,
+    // serial kernels, no fork and join per layer), and their sums are added in chunk order, so the
+    // result is bitwise the same for every thread count.
     double full_batch_objective(TensorView<const T> x, TensorView<const T> y, double decay = 0,
-                                std::size_t chunk = 2048) {
+                                std::size_t chunk = 512) {
         const std::lock_guard lock(*mutex_);
         require(compiled(), "full_batch_objective: compile the model first (the loss is needed)");
         check_dataset(x, y);
         require<ArgumentError>(chunk >= 1, "full_batch_objective: chunk size must be at least 1");
         require<ArgumentError>(decay >= 0, "full_batch_objective: expected decay >= 0, got ", decay);
+        const std::size_t n = x.dim(0), chunks = (n + chunk - 1) / chunk;
+        const auto lanes = static_cast<std::size_t>(threads_for(static_cast<double>(chunks), 1.0));
+        const auto lane = prepare_lanes(lanes);
         grad_sums_.resize(params_.size());
         for (std::size_t k = 0; k < params_.size(); ++k) grad_sums_[k].assign(params_[k].value->size(), 0.0);
+        std::vector<double> chunk_loss(lanes);
+        std::vector<std::exception_ptr> failures(lanes);
         double total = 0;
-        for (std::size_t b = 0; b < x.dim(0); b += chunk) {
-            const std::size_t e = std::min(x.dim(0), b + chunk);
-            const auto p = forward(x.rows(b, e), true);
-            const auto targets = y.rows(b, e);
-            total += loss_->value(p, targets);
-            grad_.resize(p.shape());
-            if (fused_softmax_) {
-                static_cast<const CrossEntropy&>(*loss_).softmax_gradient(p, targets, grad_.view(), T(1));
-                backward(grad_, layers_.size() - 1);
-            } else {
-                loss_->gradient(p, targets, grad_.view(), T(1));
-                backward(grad_, layers_.size());
-            }
-            for (std::size_t k = 0; k < params_.size(); ++k) {
-                const T* g = params_[k].grad->data();
-                for (std::size_t i = 0; i < grad_sums_[k].size(); ++i) grad_sums_[k][i] += static_cast<double>(g[i]);
-            }
+        for (std::size_t first = 0; first < chunks; first += lanes) {
+            const std::size_t active = std::min(lanes, chunks - first);
+            parallel_for(active, 1, [&](std::size_t begin, std::size_t end) {
+                for (std::size_t l = begin; l < end; ++l) try {
+                        const std::size_t b = (first + l) * chunk, e = std::min(n, b + chunk);
+                        chunk_loss[l] = lane(l).chunk_objective(x.rows(b, e), y.rows(b, e));
+                    } catch (...) {
+                        failures[l] = std::current_exception();
+                    }
+            });
+            for (const auto& failure : failures)
+                if (failure) std::rethrow_exception(failure);
+            for (std::size_t l = 0; l < active; ++l) total += chunk_loss[l];
+            // Each thread adds its share of every parameter's gradient, lane (= chunk) order within it.
+            parallel_for(param_count(), 4096, [&](std::size_t begin, std::size_t end) {
+                std::size_t offset = 0;
+                for (std::size_t k = 0; k < params_.size(); ++k) {
+                    const std::size_t size = grad_sums_[k].size();
+                    const std::size_t from = std::clamp(begin, offset, offset + size) - offset;
+                    const std::size_t to = std::clamp(end, offset, offset + size) - offset;
+                    for (std::size_t l = 0; l < active; ++l) {
+                        const T* g = lane(l).params_[k].grad->data();
+                        for (std::size_t i = from; i < to; ++i) grad_sums_[k][i] += static_cast<double>(g[i]);
+                    }
+                    offset += size;
+                }
+            });
         }
         for (std::size_t k = 0; k < params_.size(); ++k) {
             const T* w = params_[k].value->data();
@@ -199,6 +221,16 @@ public:
             }
         }
         return total;
+    }
+
+    // An independent copy of the model: the same layers, weights, loss and optimizer (with its state
+    // reset), like Keras' clone_model followed by set_weights. The layers are rebuilt from their
+    // configurations, so custom layers must be registered (LayerRegistry::add), as for load.
+    Sequential clone() const {
+        const std::lock_guard lock(*mutex_);
+        Sequential copy = load_from_memory(model_file::encode(input_shape_, layers_), "clone");
+        if (compiled()) copy.compile(*loss_, *optimizer_);
+        return copy;
     }
 
     History fit(const Tensor<T>& x, const std::vector<int>& labels, const FitOptions& options = {}) {
@@ -308,6 +340,31 @@ public:
     }
 
 private:
+    // The summed loss of one chunk of samples; the gradient of that sum is left in the grad tensors.
+    double chunk_objective(TensorView<const T> x, TensorView<const T> y) {
+        const auto p = forward(x, true);
+        const double loss = loss_->value(p, y);
+        grad_.resize(p.shape());
+        if (fused_softmax_) {
+            static_cast<const CrossEntropy&>(*loss_).softmax_gradient(p, y, grad_.view(), T(1));
+            backward(grad_, layers_.size() - 1);
+        } else {
+            loss_->gradient(p, y, grad_.view(), T(1));
+            backward(grad_, layers_.size());
+        }
+        return loss;
+    }
+
+    // The models that evaluate chunks side by side: this one and lanes - 1 copies, which are kept
+    // between calls (their buffers are reused; add and compile drop them) and given this model's
+    // current weights.
+    auto prepare_lanes(std::size_t lanes) {
+        while (replicas_.size() + 1 < lanes) replicas_.push_back(std::make_unique<Sequential>(clone()));
+        for (std::size_t r = 0; r + 1 < lanes; ++r)
+            for (std::size_t k = 0; k < params_.size(); ++k) *replicas_[r]->params_[k].value = *params_[k].value;
+        return [this](std::size_t l) -> Sequential& { return l == 0 ? *this : *replicas_[l - 1]; };
+    }
+
     History fit_impl(TensorView<const T> x, TensorView<const T> y, const ValidationData<T>* validation,
                      const FitOptions& o) {
         const std::lock_guard lock(*mutex_);
@@ -510,6 +567,7 @@ private:
     Tensor<T> x_batch_, y_batch_, grad_;
     std::vector<std::size_t> order_;
     std::vector<std::vector<double>> grad_sums_;
+    std::vector<std::unique_ptr<Sequential>> replicas_;  // full_batch_objective's extra lanes
     // Layers keep their activations in member buffers, so one model runs one batch at a time: calls
     // from several threads are serialised (recursive: fit calls evaluate). Held by pointer to keep
     // the model movable.
