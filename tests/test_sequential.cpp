@@ -18,6 +18,29 @@ loom::Sequential<float> lenet() {
     return net;
 }
 
+// A custom layer that is not registered: models holding it cannot be rebuilt from their configuration.
+template <class T>
+class Doubler : public loom::Layer<T> {
+public:
+    std::string type() const override { return "Doubler"; }
+    loom::TensorView<const T> forward(loom::TensorView<const T> x, bool) override {
+        y_.resize(x.shape());
+        for (std::size_t i = 0; i < x.size(); ++i) y_[i] = 2 * x[i];
+        return y_.view();
+    }
+    loom::TensorView<const T> backward(loom::TensorView<const T> g) override {
+        dx_.resize(g.shape());
+        for (std::size_t i = 0; i < g.size(); ++i) dx_[i] = 2 * g[i];
+        return dx_.view();
+    }
+
+protected:
+    loom::Shape do_build(const loom::Shape& input, loom::Rng&) override { return input; }
+
+private:
+    loom::Tensor<T> y_, dx_;
+};
+
 }  // namespace
 
 TEST_CASE("LeNet summary shows the notebook's parameter counts") {
@@ -165,4 +188,29 @@ TEST_CASE("full-batch objective: bitwise the same on 1 and 2 threads, summed chu
     CHECK(mse_one.first != doctest::Approx(one.first));
     CHECK(mse_one.first == mse_two.first);
     CHECK(mse_one.second == mse_two.second);
+}
+
+TEST_CASE("full-batch objective of a model with an unregistered layer runs its chunks on one thread") {
+    loom::Sequential<double> net({5}, 2);
+    net.add<loom::Dense>(4).add(std::make_unique<Doubler<double>>());
+    net.add<loom::Dense>(3).add<loom::Softmax>();
+    net.compile(loom::CrossEntropy{}, loom::SGD(0.1));
+    CHECK_THROWS_WITH_AS(net.clone(), doctest::Contains("unknown layer type 'Doubler'"), loom::IoError);
+    loom::Tensor<double> x({30, 5});
+    loom::Rng rng(3);
+    for (auto& v : x) v = rng.uniform(-1.0, 1.0);
+    std::vector<int> labels(30);
+    for (std::size_t i = 0; i < labels.size(); ++i) labels[i] = static_cast<int>(i % 3);
+    const auto y = loom::one_hot<double>(labels, 3);
+    double one = 0, two = 0;
+    {
+        const loom_test::ScopedThreads scoped(1);
+        one = net.full_batch_objective(x.view(), y.view(), 0.1, 4);
+    }
+    {
+        const loom_test::ScopedThreads scoped(2);
+        two = net.full_batch_objective(x.view(), y.view(), 0.1, 4);
+    }
+    CHECK(one == two);
+    CHECK(std::isfinite(one));
 }

@@ -75,6 +75,7 @@ public:
         names_.push_back(unique_name(layers_.back()->type()));
         collect_parameters();
         replicas_.clear();
+        uncopyable_ = false;
         return *this;
     }
 
@@ -118,6 +119,7 @@ public:
         optimizer_ = optimizer.clone();
         optimizer_->reset();
         replicas_.clear();
+        uncopyable_ = false;
         fused_softmax_ = dynamic_cast<const CrossEntropy*>(loss_.get()) != nullptr &&
                          dynamic_cast<const Softmax<T>*>(layers_.back().get()) != nullptr;
     }
@@ -176,8 +178,7 @@ public:
         require<ArgumentError>(chunk >= 1, "full_batch_objective: chunk size must be at least 1");
         require<ArgumentError>(decay >= 0, "full_batch_objective: expected decay >= 0, got ", decay);
         const std::size_t n = x.dim(0), chunks = (n + chunk - 1) / chunk;
-        const auto lanes = static_cast<std::size_t>(threads_for(static_cast<double>(chunks), 1.0));
-        const auto lane = prepare_lanes(lanes);
+        const std::size_t lanes = prepare_lanes(static_cast<std::size_t>(threads_for(static_cast<double>(chunks), 1.0)));
         grad_sums_.resize(params_.size());
         for (std::size_t k = 0; k < params_.size(); ++k) grad_sums_[k].assign(params_[k].value->size(), 0.0);
         std::vector<double> chunk_loss(lanes);
@@ -355,15 +356,23 @@ private:
         return loss;
     }
 
-    // The models that evaluate chunks side by side: this one and lanes - 1 copies, which are kept
-    // between calls (their buffers are reused; add and compile drop them) and given this model's
-    // current weights.
-    auto prepare_lanes(std::size_t lanes) {
-        while (replicas_.size() + 1 < lanes) replicas_.push_back(std::make_unique<Sequential>(clone()));
+    // The models that evaluate chunks side by side: this one and up to wanted - 1 copies, kept between
+    // calls (their buffers are reused; add and compile drop them) and given this model's current
+    // weights. Returns how many there are: a model with a custom layer that is not registered cannot
+    // be copied, and then runs its chunks one after another.
+    std::size_t prepare_lanes(std::size_t wanted) {
+        try {
+            while (!uncopyable_ && replicas_.size() + 1 < wanted) replicas_.push_back(std::make_unique<Sequential>(clone()));
+        } catch (const IoError&) {
+            replicas_.clear();
+            uncopyable_ = true;  // until the next add or compile
+        }
+        const std::size_t lanes = std::min(wanted, replicas_.size() + 1);
         for (std::size_t r = 0; r + 1 < lanes; ++r)
             for (std::size_t k = 0; k < params_.size(); ++k) *replicas_[r]->params_[k].value = *params_[k].value;
-        return [this](std::size_t l) -> Sequential& { return l == 0 ? *this : *replicas_[l - 1]; };
+        return lanes;
     }
+    Sequential& lane(std::size_t l) { return l == 0 ? *this : *replicas_[l - 1]; }
 
     History fit_impl(TensorView<const T> x, TensorView<const T> y, const ValidationData<T>* validation,
                      const FitOptions& o) {
@@ -568,6 +577,7 @@ private:
     std::vector<std::size_t> order_;
     std::vector<std::vector<double>> grad_sums_;
     std::vector<std::unique_ptr<Sequential>> replicas_;  // full_batch_objective's extra lanes
+    bool uncopyable_ = false;                            // clone() failed: a custom layer is not registered
     // Layers keep their activations in member buffers, so one model runs one batch at a time: calls
     // from several threads are serialised (recursive: fit calls evaluate). Held by pointer to keep
     // the model movable.
