@@ -15,7 +15,6 @@
 
 namespace loom {
 
-//
 // Weights and biases start U(-1/sqrt(fan_in), 1/sqrt(fan_in)), PyTorch's default, with which the
 // reference PyTorch run of this architecture reaches 91.8%; Keras' Glorot weights with zero biases
 // (the notebook's) are one argument away.

@@ -74,8 +74,7 @@ public:
         layers_.push_back(std::move(layer));
         names_.push_back(unique_name(layers_.back()->type()));
         collect_parameters();
-        replicas_.clear();
-        uncopyable_ = false;
+        drop_replicas();
         return *this;
     }
 
@@ -118,8 +117,7 @@ public:
         loss_ = loss.clone();
         optimizer_ = optimizer.clone();
         optimizer_->reset();
-        replicas_.clear();
-        uncopyable_ = false;
+        drop_replicas();
         fused_softmax_ = dynamic_cast<const CrossEntropy*>(loss_.get()) != nullptr &&
                          dynamic_cast<const Softmax<T>*>(layers_.back().get()) != nullptr;
     }
@@ -149,17 +147,7 @@ public:
         require(compiled(), "train_on_batch: compile the model first");
         const auto p = forward(x, true);
         check_batch(y, output_shape(), "targets");
-        const double loss = loss_->value(p, y);
-        const std::size_t n = x.dim(0);
-        grad_.resize(p.shape());
-        const T scale = T(1) / static_cast<T>(n);
-        if (fused_softmax_) {
-            static_cast<const CrossEntropy&>(*loss_).softmax_gradient(p, y, grad_.view(), scale);
-            backward(grad_, layers_.size() - 1);
-        } else {
-            loss_->gradient(p, y, grad_.view(), scale);
-            backward(grad_, layers_.size());
-        }
+        const double loss = loss_and_backward(p, y, T(1) / static_cast<T>(x.dim(0)));
         return {loss, count_correct(p, y)};
     }
 
@@ -183,6 +171,7 @@ public:
         for (std::size_t k = 0; k < params_.size(); ++k) grad_sums_[k].assign(params_[k].value->size(), 0.0);
         std::vector<double> chunk_loss(lanes);
         std::vector<std::exception_ptr> failures(lanes);
+        const std::size_t values = param_count();
         double total = 0;
         for (std::size_t first = 0; first < chunks; first += lanes) {
             const std::size_t active = std::min(lanes, chunks - first);
@@ -198,7 +187,7 @@ public:
                 if (failure) std::rethrow_exception(failure);
             for (std::size_t l = 0; l < active; ++l) total += chunk_loss[l];
             // Each thread adds its share of every parameter's gradient, lane (= chunk) order within it.
-            parallel_for(param_count(), 4096, [&](std::size_t begin, std::size_t end) {
+            parallel_for(values, 4096, [&](std::size_t begin, std::size_t end) {
                 std::size_t offset = 0;
                 for (std::size_t k = 0; k < params_.size(); ++k) {
                     const std::size_t size = grad_sums_[k].size();
@@ -341,19 +330,30 @@ public:
     }
 
 private:
-    // The summed loss of one chunk of samples; the gradient of that sum is left in the grad tensors.
-    double chunk_objective(TensorView<const T> x, TensorView<const T> y) {
-        const auto p = forward(x, true);
+    // The summed loss of outputs p (from the last forward call) against targets y; back-propagates
+    // scale times its gradient, leaving the parameter gradients in the grad tensors.
+    double loss_and_backward(TensorView<const T> p, TensorView<const T> y, T scale) {
         const double loss = loss_->value(p, y);
         grad_.resize(p.shape());
         if (fused_softmax_) {
-            static_cast<const CrossEntropy&>(*loss_).softmax_gradient(p, y, grad_.view(), T(1));
+            static_cast<const CrossEntropy&>(*loss_).softmax_gradient(p, y, grad_.view(), scale);
             backward(grad_, layers_.size() - 1);
         } else {
-            loss_->gradient(p, y, grad_.view(), T(1));
+            loss_->gradient(p, y, grad_.view(), scale);
             backward(grad_, layers_.size());
         }
         return loss;
+    }
+
+    // The summed loss of one chunk of samples; the gradient of that sum is left in the grad tensors.
+    double chunk_objective(TensorView<const T> x, TensorView<const T> y) {
+        return loss_and_backward(forward(x, true), y, T(1));
+    }
+
+    // Forgets the copies full_batch_objective runs chunks on: the layers or the loss have changed.
+    void drop_replicas() {
+        replicas_.clear();
+        uncopyable_ = false;
     }
 
     // The models that evaluate chunks side by side: this one and up to wanted - 1 copies, kept between
