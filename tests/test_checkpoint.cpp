@@ -87,6 +87,34 @@ TEST_CASE("resuming from a checkpoint gives bit-identical weights and history") 
     std::filesystem::remove(path);
 }
 
+TEST_CASE("a run with learning-rate schedules resumes on the same schedule") {
+    // 96 training samples in batches of 16: 6 updates per epoch, so 4 epochs decay over 24 updates.
+    const Data data;
+    for (const bool use_sgd : {true, false}) {
+        CAPTURE(use_sgd);
+        const auto compiled = [&] {
+            auto net = model();
+            if (use_sgd) net.compile(loom::CrossEntropy{}, loom::SGD(loom::CosineDecay(0.2, 24), 0.9));
+            else net.compile(loom::CrossEntropy{}, loom::Adam(loom::ExponentialDecay(0.01, 6, 0.5)));
+            return net;
+        };
+        auto straight = compiled();
+        straight.fit(data.x, data.y, options(4));
+
+        const auto path = temp_path("schedule.ckpt");
+        auto o = options(2);
+        o.checkpoint_path = path;
+        o.checkpoint_every = 2;
+        compiled().fit(data.x, data.y, o);
+        auto resumed = compiled();
+        o.epochs = 4;
+        o.resume = true;
+        resumed.fit(data.x, data.y, o);
+        CHECK(weights(resumed) == weights(straight));
+        std::filesystem::remove(path);
+    }
+}
+
 TEST_CASE("a corrupt checkpoint is an IoError") {
     const Data data;
     const auto path = temp_path("corrupt.ckpt");

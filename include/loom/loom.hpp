@@ -17,6 +17,7 @@
 #include "loom/losses/mse.hpp"
 #include "loom/optim/adam.hpp"
 #include "loom/optim/lbfgs.hpp"
+#include "loom/optim/learning_rate.hpp"
 #include "loom/optim/sgd.hpp"
 #include "loom/metrics/accuracy.hpp"
 #include "loom/metrics/confusion_matrix.hpp"

@@ -1,27 +1,29 @@
 #pragma once
 // Adam (Kingma & Ba) with Keras' defaults: beta1 0.9, beta2 0.999, epsilon 1e-7, and the bias
-// correction folded into the step size.
+// correction folded into the step size. The learning rate may be a schedule (learning_rate.hpp).
 #include <cmath>
 #include <cstdint>
+#include <utility>
 
 #include "loom/core/parallel.hpp"
+#include "loom/optim/learning_rate.hpp"
 #include "loom/optim/optimizer.hpp"
 
 namespace loom {
 
 class Adam : public OptimizerImpl<Adam> {
 public:
-    explicit Adam(double learning_rate = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-7)
-        : lr_(learning_rate), beta1_(beta1), beta2_(beta2), eps_(epsilon) {
-        require<ArgumentError>(learning_rate > 0, "Adam: expected a learning rate > 0, got ", learning_rate);
+    explicit Adam(LearningRate learning_rate = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-7)
+        : lr_(std::move(learning_rate)), beta1_(beta1), beta2_(beta2), eps_(epsilon) {
         require<ArgumentError>(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1,
                                "Adam: expected beta1 and beta2 in [0, 1), got ", beta1, " and ", beta2);
         require<ArgumentError>(epsilon > 0, "Adam: expected epsilon > 0, got ", epsilon);
     }
 
     std::string name() const override { return "Adam"; }
-    double learning_rate() const { return lr_; }
-    void set_learning_rate(double lr) { lr_ = lr; }
+    // The rate the next update will use.
+    double learning_rate() const { return lr_.at(t_); }
+    void set_learning_rate(LearningRate lr) { lr_ = std::move(lr); }
     std::uint64_t steps() const { return t_; }
 
     template <class T>
@@ -30,9 +32,10 @@ public:
         auto& v = std::get<detail::StateList<T>>(v_);
         detail::match_state(m, params);
         detail::match_state(v, params);
+        const double lr = lr_.at(t_);
         ++t_;
         const double td = static_cast<double>(t_);
-        const T step = static_cast<T>(lr_ * std::sqrt(1 - std::pow(beta2_, td)) / (1 - std::pow(beta1_, td)));
+        const T step = static_cast<T>(lr * std::sqrt(1 - std::pow(beta2_, td)) / (1 - std::pow(beta1_, td)));
         const T b1 = static_cast<T>(beta1_), b2 = static_cast<T>(beta2_), eps = static_cast<T>(eps_);
         for (std::size_t k = 0; k < params.size(); ++k) {
             T* w = params[k].value->data();
@@ -70,7 +73,8 @@ public:
     }
 
 private:
-    double lr_, beta1_, beta2_, eps_;
+    LearningRate lr_;
+    double beta1_, beta2_, eps_;
     std::uint64_t t_ = 0;
     detail::StatePair m_, v_;
 };
