@@ -33,8 +33,6 @@ public:
                  (!std::convertible_to<Schedule, double>)
     LearningRate(Schedule schedule) : schedule_(std::move(schedule)) {}
 
-    bool is_constant() const { return !schedule_; }
-
     // The rate of update number `step` (0-based). A schedule may reach 0 (the end of a cosine decay);
     // anything negative or not finite is a bug in the schedule and throws.
     double at(std::uint64_t step) const {
