@@ -102,8 +102,9 @@ int main(int argc, char** argv) try {
         options.batch_size = static_cast<std::size_t>(batch_size);
         options.seed = static_cast<std::uint64_t>(seed);
         std::cout << "\nTraining on " << train.size() << " images, batch " << batch_size << ", " << optimizer
-                  << " with learning rate " << std::defaultfloat << initial_rate << std::fixed << (schedule == "cosine" ? " decaying to 0 along a cosine" : "")
-                  << ", " << loom::num_threads() << " thread(s)\n";
+                  << " with learning rate " << std::defaultfloat << initial_rate << std::fixed
+                  << (schedule == "cosine" ? " decaying to 0 along a cosine" : "") << ", " << loom::num_threads()
+                  << " thread(s)\n";
         t = Clock::now();
         history = net.fit(train.images, train_targets, loom::ValidationData<float>{test.images, test_targets}, options);
         const double train_seconds = seconds_since(t);

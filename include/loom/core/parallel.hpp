@@ -2,12 +2,16 @@
 // parallel_for: splits [0, n) into one contiguous range per thread. The split depends only on n and
 // the thread count, so results are reproducible for a given thread count.
 #include <cstddef>
+#include <exception>
 
 #include "loom/core/threads.hpp"
 
 namespace loom {
 
 // body(begin, end) is called once per thread; `grain` is the smallest range worth its own thread.
+// An exception thrown by body is rethrown on the calling thread once every range has finished (one
+// must not leave an OpenMP region); when several ranges throw, the earliest range's exception wins,
+// so the error does not depend on timing.
 template <class Body>
 void parallel_for(std::size_t n, std::size_t grain, Body&& body) {
     const int threads = threads_for(static_cast<double>(n), static_cast<double>(grain ? grain : 1));
@@ -16,13 +20,24 @@ void parallel_for(std::size_t n, std::size_t grain, Body&& body) {
         return;
     }
 #ifdef _OPENMP
+    std::exception_ptr failure;
+    std::size_t failed_range = n;
 #pragma omp parallel num_threads(threads)
     {
         const auto t = static_cast<std::size_t>(omp_get_thread_num());
         const auto nt = static_cast<std::size_t>(omp_get_num_threads());
         const std::size_t begin = n * t / nt, end = n * (t + 1) / nt;
-        if (begin < end) body(begin, end);
+        try {
+            if (begin < end) body(begin, end);
+        } catch (...) {
+#pragma omp critical(loom_parallel_for_failure)
+            if (begin < failed_range) {
+                failed_range = begin;
+                failure = std::current_exception();
+            }
+        }
     }
+    if (failure) std::rethrow_exception(failure);
 #else
     body(std::size_t{0}, n);
 #endif

@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
-#include <exception>
 #include <filesystem>
 #include <iomanip>
 #include <map>
@@ -170,21 +169,16 @@ public:
         grad_sums_.resize(params_.size());
         for (std::size_t k = 0; k < params_.size(); ++k) grad_sums_[k].assign(params_[k].value->size(), 0.0);
         std::vector<double> chunk_loss(lanes);
-        std::vector<std::exception_ptr> failures(lanes);
         const std::size_t values = param_count();
         double total = 0;
         for (std::size_t first = 0; first < chunks; first += lanes) {
             const std::size_t active = std::min(lanes, chunks - first);
             parallel_for(active, 1, [&](std::size_t begin, std::size_t end) {
-                for (std::size_t l = begin; l < end; ++l) try {
-                        const std::size_t b = (first + l) * chunk, e = std::min(n, b + chunk);
-                        chunk_loss[l] = lane(l).chunk_objective(x.rows(b, e), y.rows(b, e));
-                    } catch (...) {
-                        failures[l] = std::current_exception();
-                    }
+                for (std::size_t l = begin; l < end; ++l) {
+                    const std::size_t b = (first + l) * chunk, e = std::min(n, b + chunk);
+                    chunk_loss[l] = lane(l).chunk_objective(x.rows(b, e), y.rows(b, e));
+                }
             });
-            for (const auto& failure : failures)
-                if (failure) std::rethrow_exception(failure);
             for (std::size_t l = 0; l < active; ++l) total += chunk_loss[l];
             // Each thread adds its share of every parameter's gradient, lane (= chunk) order within it.
             parallel_for(values, 4096, [&](std::size_t begin, std::size_t end) {

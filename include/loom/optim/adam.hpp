@@ -6,7 +6,6 @@
 #include <utility>
 
 #include "loom/core/parallel.hpp"
-#include "loom/optim/learning_rate.hpp"
 #include "loom/optim/optimizer.hpp"
 
 namespace loom {
@@ -14,17 +13,13 @@ namespace loom {
 class Adam : public OptimizerImpl<Adam> {
 public:
     explicit Adam(LearningRate learning_rate = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-7)
-        : lr_(std::move(learning_rate)), beta1_(beta1), beta2_(beta2), eps_(epsilon) {
+        : OptimizerImpl(std::move(learning_rate)), beta1_(beta1), beta2_(beta2), eps_(epsilon) {
         require<ArgumentError>(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1,
                                "Adam: expected beta1 and beta2 in [0, 1), got ", beta1, " and ", beta2);
         require<ArgumentError>(epsilon > 0, "Adam: expected epsilon > 0, got ", epsilon);
     }
 
     std::string name() const override { return "Adam"; }
-    // The rate the next update will use.
-    double learning_rate() const { return lr_.at(t_); }
-    void set_learning_rate(LearningRate lr) { lr_ = std::move(lr); }
-    std::uint64_t steps() const { return t_; }
 
     template <class T>
     void update(std::span<const Parameter<T>> params) {
@@ -32,9 +27,8 @@ public:
         auto& v = std::get<detail::StateList<T>>(v_);
         detail::match_state(m, params);
         detail::match_state(v, params);
-        const double lr = lr_.at(t_);
-        ++t_;
-        const double td = static_cast<double>(t_);
+        const double lr = learning_rate();
+        const double td = static_cast<double>(++steps_);
         const T step = static_cast<T>(lr * std::sqrt(1 - std::pow(beta2_, td)) / (1 - std::pow(beta1_, td)));
         const T b1 = static_cast<T>(beta1_), b2 = static_cast<T>(beta2_), eps = static_cast<T>(eps_);
         for (std::size_t k = 0; k < params.size(); ++k) {
@@ -55,17 +49,17 @@ public:
     void reset() override {
         m_ = {};
         v_ = {};
-        t_ = 0;
+        steps_ = 0;
     }
     void save_state(ByteWriter& out) const override {
-        out.put(t_);
+        out.put(steps_);
         detail::save_states(out, std::get<0>(m_));
         detail::save_states(out, std::get<0>(v_));
         detail::save_states(out, std::get<1>(m_));
         detail::save_states(out, std::get<1>(v_));
     }
     void load_state(ByteReader& in) override {
-        t_ = in.get<std::uint64_t>();
+        steps_ = in.get<std::uint64_t>();
         detail::load_states(in, std::get<0>(m_));
         detail::load_states(in, std::get<0>(v_));
         detail::load_states(in, std::get<1>(m_));
@@ -73,9 +67,7 @@ public:
     }
 
 private:
-    LearningRate lr_;
     double beta1_, beta2_, eps_;
-    std::uint64_t t_ = 0;
     detail::StatePair m_, v_;
 };
 

@@ -48,14 +48,23 @@ private:
     std::function<double(std::uint64_t)> schedule_;
 };
 
+namespace detail {
+
+// The two arguments every decay schedule starts with.
+inline void check_decay(const char* schedule, double initial, std::uint64_t decay_steps) {
+    require<ArgumentError>(std::isfinite(initial) && initial > 0, schedule, ": expected an initial rate > 0, got ",
+                           initial);
+    require<ArgumentError>(decay_steps >= 1, schedule, ": expected decay_steps >= 1, got ", decay_steps);
+}
+
+}  // namespace detail
+
 // Keras' CosineDecay: from `initial` at step 0 to initial * alpha at `decay_steps`, then flat.
 class CosineDecay {
 public:
     CosineDecay(double initial, std::uint64_t decay_steps, double alpha = 0)
         : initial_(initial), decay_steps_(decay_steps), alpha_(alpha) {
-        require<ArgumentError>(std::isfinite(initial) && initial > 0, "CosineDecay: expected an initial rate > 0, got ",
-                               initial);
-        require<ArgumentError>(decay_steps >= 1, "CosineDecay: expected decay_steps >= 1, got ", decay_steps);
+        detail::check_decay("CosineDecay", initial, decay_steps);
         require<ArgumentError>(alpha >= 0 && alpha <= 1, "CosineDecay: expected alpha in [0, 1], got ", alpha);
     }
 
@@ -77,9 +86,7 @@ class ExponentialDecay {
 public:
     ExponentialDecay(double initial, std::uint64_t decay_steps, double rate, bool staircase = false)
         : initial_(initial), decay_steps_(decay_steps), rate_(rate), staircase_(staircase) {
-        require<ArgumentError>(std::isfinite(initial) && initial > 0,
-                               "ExponentialDecay: expected an initial rate > 0, got ", initial);
-        require<ArgumentError>(decay_steps >= 1, "ExponentialDecay: expected decay_steps >= 1, got ", decay_steps);
+        detail::check_decay("ExponentialDecay", initial, decay_steps);
         require<ArgumentError>(rate > 0 && rate <= 1, "ExponentialDecay: expected a decay rate in (0, 1], got ", rate);
     }
 

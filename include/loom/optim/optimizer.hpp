@@ -3,18 +3,21 @@
 // Optimizers are not templates (compile(loss, Adam(1e-3)) serves float and double models);
 // OptimizerImpl forwards both element types to one templated step() of the concrete class.
 // Per-parameter state (momentum, moments) is created on the first step and kept in the order the
-// parameters are passed, which Sequential keeps fixed.
+// parameters are passed, which Sequential keeps fixed. OptimizerImpl also holds the learning rate
+// and the count of updates made, which a schedule is a function of.
 #include <cstdint>
 #include <memory>
 #include <span>
 #include <string>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "loom/core/bytes.hpp"
 #include "loom/core/error.hpp"
 #include "loom/core/tensor.hpp"
 #include "loom/layers/layer.hpp"
+#include "loom/optim/learning_rate.hpp"
 
 namespace loom {
 
@@ -83,9 +86,20 @@ void load_states(ByteReader& in, StateList<T>& list) {
 template <class Derived>
 class OptimizerImpl : public Optimizer {
 public:
+    explicit OptimizerImpl(LearningRate learning_rate) : learning_rate_(std::move(learning_rate)) {}
+
     std::unique_ptr<Optimizer> clone() const override { return std::make_unique<Derived>(self()); }
     void step(std::span<const Parameter<float>> params) override { self().update(params); }
     void step(std::span<const Parameter<double>> params) override { self().update(params); }
+
+    // The rate the next update will use.
+    double learning_rate() const { return learning_rate_.at(steps_); }
+    void set_learning_rate(LearningRate rate) { learning_rate_ = std::move(rate); }
+    std::uint64_t steps() const { return steps_; }
+
+protected:
+    LearningRate learning_rate_;
+    std::uint64_t steps_ = 0;  // updates made; update() counts them, reset() and load_state() set them
 
 private:
     Derived& self() { return static_cast<Derived&>(*this); }

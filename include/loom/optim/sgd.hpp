@@ -7,7 +7,6 @@
 #include <utility>
 
 #include "loom/core/parallel.hpp"
-#include "loom/optim/learning_rate.hpp"
 #include "loom/optim/optimizer.hpp"
 
 namespace loom {
@@ -16,22 +15,18 @@ class SGD : public OptimizerImpl<SGD> {
 public:
     explicit SGD(LearningRate learning_rate = 0.01, double momentum = 0.0, bool nesterov = false,
                  double weight_decay = 0.0)
-        : lr_(std::move(learning_rate)), momentum_(momentum), nesterov_(nesterov), decay_(weight_decay) {
+        : OptimizerImpl(std::move(learning_rate)), momentum_(momentum), nesterov_(nesterov), decay_(weight_decay) {
         require<ArgumentError>(momentum >= 0 && momentum < 1, "SGD: expected momentum in [0, 1), got ", momentum);
         require<ArgumentError>(weight_decay >= 0, "SGD: expected weight decay >= 0, got ", weight_decay);
     }
 
     std::string name() const override { return "SGD"; }
-    // The rate the next update will use.
-    double learning_rate() const { return lr_.at(t_); }
-    void set_learning_rate(LearningRate lr) { lr_ = std::move(lr); }
-    std::uint64_t steps() const { return t_; }
 
     template <class T>
     void update(std::span<const Parameter<T>> params) {
         auto& velocity = std::get<detail::StateList<T>>(velocity_);
         detail::match_state(velocity, params);
-        const T lr = static_cast<T>(lr_.at(t_)), mu = static_cast<T>(momentum_), wd = static_cast<T>(decay_);
+        const T lr = static_cast<T>(learning_rate()), mu = static_cast<T>(momentum_), wd = static_cast<T>(decay_);
         for (std::size_t k = 0; k < params.size(); ++k) {
             T* w = params[k].value->data();
             const T* g = params[k].grad->data();
@@ -44,32 +39,30 @@ public:
                 }
             });
         }
-        ++t_;
+        ++steps_;
     }
 
     void reset() override {
         velocity_ = {};
-        t_ = 0;
+        steps_ = 0;
     }
     // The update count comes last: checkpoints written before SGD counted its updates end without
     // it and resume at count 0, which is exact for the constant rates they could only have used.
     void save_state(ByteWriter& out) const override {
         detail::save_states(out, std::get<0>(velocity_));
         detail::save_states(out, std::get<1>(velocity_));
-        out.put(t_);
+        out.put(steps_);
     }
     void load_state(ByteReader& in) override {
         detail::load_states(in, std::get<0>(velocity_));
         detail::load_states(in, std::get<1>(velocity_));
-        t_ = in.remaining() == 0 ? 0 : in.get<std::uint64_t>();
+        steps_ = in.remaining() == 0 ? 0 : in.get<std::uint64_t>();
     }
 
 private:
-    LearningRate lr_;
     double momentum_;
     bool nesterov_;
     double decay_;
-    std::uint64_t t_ = 0;
     detail::StatePair velocity_;
 };
 
