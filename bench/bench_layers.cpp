@@ -124,7 +124,6 @@ void lenet_train_step(benchmark::State& state) {
     for (std::size_t i = 0; i < batch; ++i) y(i, i % 10) = 1.0f;
     for (auto _ : state) {
         net.train_on_batch(x, y);
-        net.optimizer().step(net.parameters());
     }
     state.counters["images/s"] = benchmark::Counter(double(batch) * double(state.iterations()), benchmark::Counter::kIsRate);
     // 60,000 images at this rate: the time of one training epoch.

@@ -1,7 +1,7 @@
 // One evaluation of the nnet experiment's criterion and its gradient: the 784-50-10 MLP (sigmoid hidden
 // units, softmax outputs) on 60,000 inputs, summed cross-entropy + decay * sum of squares. This is what
 // every L-BFGS iteration of `examples/nnet` pays (about 316 of them per fit).
-//   loom:  Sequential::full_batch_objective (chunks of 512 samples, side by side on model copies)
+//   loom:  FullBatchObjective (chunks of 512 samples, side by side on model copies)
 //   Eigen: the same network written with Eigen expressions on the whole batch (its GEMMs, OpenMP)
 // Counter: GFLOP/s over the two large products (forward x.W1 and gradient x^T.G1, 9.4 GFLOP), so the
 // ratios are those of the whole evaluation.
@@ -52,7 +52,9 @@ void set_counters(benchmark::State& state) {
 void loom_objective(benchmark::State& state) {
     loom::set_num_threads(static_cast<int>(state.range(0)));
     auto& p = problem();
-    for (auto _ : state) benchmark::DoNotOptimize(p.net.full_batch_objective(p.x.view(), p.y.view(), decay));
+    loom::FullBatchObjective<float> objective(p.net);
+    std::vector<double> gradient(p.net.param_count());
+    for (auto _ : state) benchmark::DoNotOptimize(objective(p.x.view(), p.y.view(), decay, gradient));
     set_counters(state);
 }
 
@@ -108,7 +110,8 @@ void eigen_objective(benchmark::State& state) {
     const Eigen::Map<const Matrix> x(p.x.data(), samples, inputs), y(p.y.data(), samples, classes);
     EigenMlp mlp(p.net);
     // Both must compute the same criterion, or the comparison means nothing.
-    const double expected = p.net.full_batch_objective(p.x.view(), p.y.view(), decay);
+    std::vector<double> gradient(p.net.param_count());
+    const double expected = loom::FullBatchObjective<float>(p.net)(p.x.view(), p.y.view(), decay, gradient);
     const double got = mlp.objective(x, y);
     if (std::abs(got - expected) > 1e-4 * std::abs(expected)) {
         state.SkipWithError("the Eigen criterion differs from loom's");

@@ -59,10 +59,7 @@ TEST_CASE("LeNet training steps allocate nothing in the steady state") {
     loom::Rng rng(1);
     for (auto& v : x) v = static_cast<float>(rng.uniform());
     for (std::size_t i = 0; i < 32; ++i) y(i, i % 10) = 1.0f;
-    auto step = [&] {
-        net.train_on_batch(x, y);
-        net.optimizer().step(net.parameters());
-    };
+    auto step = [&] { net.train_on_batch(x, y); };
     step();  // creates the buffers and the optimizer state
     step();
     allocations = 0;

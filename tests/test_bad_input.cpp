@@ -306,7 +306,7 @@ TEST_CASE("bad input: a model file whose checksum is right but whose content is 
     config.set("units", std::int64_t{1} << 24);
     config.write(big);
     big.put(std::uint32_t{0});
-    CHECK(load(reframe(big.bytes())) == "m.loom: layer 0 (Dense) needs 17592202821632 parameter values on input "
+    CHECK(load(reframe(big.bytes())) == "m.loom: layer 0 (Dense) cannot be rebuilt: it needs 17592202821632 parameter values on input "
                                         "(1048576,) but the file holds 0 for it");
 
     loom::ByteWriter unknown;
@@ -318,7 +318,7 @@ TEST_CASE("bad input: a model file whose checksum is right but whose content is 
     unknown.put(std::uint32_t{0});
     CHECK(load(reframe(unknown.bytes())) ==
           "m.loom: layer 0 (Transformer) cannot be rebuilt: unknown layer type 'Transformer' (register custom layers "
-          "with LayerRegistry::add before loading)");
+          "with LOOM_REGISTER_LAYER or LayerRegistry::add before loading)");
 }
 
 TEST_CASE("bad input: a model used on data of another shape") {
@@ -449,8 +449,8 @@ TEST_CASE("bad input: NaN in the loss stops fit, naming epoch and batch, with th
     o.shuffle = false;
     auto net = classifier();
     CHECK(error_of<loom::NumericError>([&] { net.fit(x, y, o); }) ==
-          "fit: the loss became nan in epoch 1, batch 3 of 3 (weights are kept from before this batch; try a lower "
-          "learning rate)");
+          "fit: in epoch 1, batch 3 of 3: train_on_batch: the loss became nan (weights are kept from before this batch; "
+          "try a lower learning rate)");
 
     // The same model trained on the first two batches only.
     auto reference = classifier();
@@ -471,6 +471,6 @@ TEST_CASE("bad input: an infinite loss stops fit too") {
     auto o = quiet(1, 2);
     o.shuffle = false;
     CHECK(error_of<loom::NumericError>([&] { net.fit(x.view(), y.view(), o); }) ==
-          "fit: the loss became inf in epoch 1, batch 3 of 3 (weights are kept from before this batch; try a lower "
-          "learning rate)");
+          "fit: in epoch 1, batch 3 of 3: train_on_batch: the loss became inf (weights are kept from before this batch; "
+          "try a lower learning rate)");
 }

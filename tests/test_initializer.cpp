@@ -65,6 +65,6 @@ TEST_CASE("initializers: save and load round trip; bad settings throw") {
     loom::LayerConfig bad;
     Initializer::uniform(0.5).save(bad, "bias");
     bad.set("bias_init", std::int64_t{99});
-    CHECK_THROWS_AS(Initializer::load(bad, "bias"), loom::IoError);
+    CHECK_THROWS_AS(Initializer::load(bad, "bias"), loom::ConfigError);
     CHECK_THROWS_AS(Initializer::uniform(0), loom::ArgumentError);
 }

@@ -18,29 +18,6 @@ loom::Sequential<float> lenet() {
     return net;
 }
 
-// A custom layer that is not registered: models holding it cannot be rebuilt from their configuration.
-template <class T>
-class Doubler : public loom::Layer<T> {
-public:
-    std::string type() const override { return "Doubler"; }
-    loom::TensorView<const T> forward(loom::TensorView<const T> x, bool) override {
-        y_.resize(x.shape());
-        for (std::size_t i = 0; i < x.size(); ++i) y_[i] = 2 * x[i];
-        return y_.view();
-    }
-    loom::TensorView<const T> backward(loom::TensorView<const T> g) override {
-        dx_.resize(g.shape());
-        for (std::size_t i = 0; i < g.size(); ++i) dx_[i] = 2 * g[i];
-        return dx_.view();
-    }
-
-protected:
-    loom::Shape do_build(const loom::Shape& input, loom::Rng&) override { return input; }
-
-private:
-    loom::Tensor<T> y_, dx_;
-};
-
 }  // namespace
 
 TEST_CASE("LeNet summary shows the notebook's parameter counts") {
@@ -139,78 +116,3 @@ TEST_CASE("clone copies layers, weights and loss, and shares nothing") {
     CHECK_FALSE(copy.predict(x) == before);
 }
 
-TEST_CASE("full-batch objective: bitwise the same on 1 and 2 threads, summed chunk by chunk") {
-    loom::Sequential<float> net({6, 6, 1}, 5);
-    net.add<loom::Flatten>().add<loom::Dense>(5, loom::Initializer::uniform(0.7), loom::Initializer::uniform(0.7));
-    net.add<loom::Sigmoid>().add<loom::Dense>(3).add<loom::Softmax>();
-    net.compile(loom::CrossEntropy{}, loom::SGD(0.1));
-    loom::Tensor<float> x({101, 6, 6, 1});
-    std::vector<int> labels(101);
-    loom::Rng rng(9);
-    for (auto& v : x) v = static_cast<float>(rng.uniform(0.0, 1.0));
-    for (std::size_t i = 0; i < labels.size(); ++i) labels[i] = static_cast<int>(i % 3);
-    const auto y = loom::one_hot<float>(labels, 3);
-    const double decay = 0.25;
-    const std::size_t chunk = 8;  // 13 chunks: the last round on 2 threads has one
-    const auto run = [&](int threads) {
-        const loom_test::ScopedThreads scoped(threads);
-        std::pair<double, std::vector<float>> r{net.full_batch_objective(x.view(), y.view(), decay, chunk), {}};
-        for (const auto& p : net.parameters()) r.second.insert(r.second.end(), p.grad->begin(), p.grad->end());
-        return r;
-    };
-    const auto one = run(1), two = run(2);
-    CHECK(one.first == two.first);
-    CHECK(one.second == two.second);
-
-    // The same sums formed chunk by chunk from the per-chunk objective (decay 0, one chunk each).
-    double expected = 0;
-    std::vector<double> expected_grad(one.second.size(), 0.0);
-    for (std::size_t b = 0; b < 101; b += chunk) {
-        const std::size_t e = std::min<std::size_t>(101, b + chunk);
-        expected += net.full_batch_objective(x.view().rows(b, e), y.view().rows(b, e), 0, chunk);
-        std::size_t at = 0;
-        for (const auto& p : net.parameters())
-            for (float g : *p.grad) expected_grad[at++] += g;
-    }
-    std::size_t at = 0;
-    for (const auto& p : net.parameters())
-        for (float w : *p.value) {
-            expected += decay * double(w) * double(w);
-            expected_grad[at] += 2 * decay * double(w);
-            CHECK(one.second[at] == doctest::Approx(expected_grad[at]).epsilon(1e-6));
-            ++at;
-        }
-    CHECK(one.first == doctest::Approx(expected).epsilon(1e-12));
-
-    // Recompiling with another loss must reach the copies that evaluate chunks on other threads.
-    net.compile(loom::MSE{}, loom::SGD(0.1));
-    const auto mse_one = run(1), mse_two = run(2);
-    CHECK(mse_one.first != doctest::Approx(one.first));
-    CHECK(mse_one.first == mse_two.first);
-    CHECK(mse_one.second == mse_two.second);
-}
-
-TEST_CASE("full-batch objective of a model with an unregistered layer runs its chunks on one thread") {
-    loom::Sequential<double> net({5}, 2);
-    net.add<loom::Dense>(4).add(std::make_unique<Doubler<double>>());
-    net.add<loom::Dense>(3).add<loom::Softmax>();
-    net.compile(loom::CrossEntropy{}, loom::SGD(0.1));
-    CHECK_THROWS_WITH_AS(net.clone(), doctest::Contains("unknown layer type 'Doubler'"), loom::IoError);
-    loom::Tensor<double> x({30, 5});
-    loom::Rng rng(3);
-    for (auto& v : x) v = rng.uniform(-1.0, 1.0);
-    std::vector<int> labels(30);
-    for (std::size_t i = 0; i < labels.size(); ++i) labels[i] = static_cast<int>(i % 3);
-    const auto y = loom::one_hot<double>(labels, 3);
-    double one = 0, two = 0;
-    {
-        const loom_test::ScopedThreads scoped(1);
-        one = net.full_batch_objective(x.view(), y.view(), 0.1, 4);
-    }
-    {
-        const loom_test::ScopedThreads scoped(2);
-        two = net.full_batch_objective(x.view(), y.view(), 0.1, 4);
-    }
-    CHECK(one == two);
-    CHECK(std::isfinite(one));
-}

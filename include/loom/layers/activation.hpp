@@ -6,7 +6,7 @@
 
 #include "loom/core/parallel.hpp"
 #include "loom/kernels/activation_kernels.hpp"
-#include "loom/layers/layer.hpp"
+#include "loom/layers/layer_registry.hpp"
 
 namespace loom {
 
@@ -14,6 +14,7 @@ template <class T, class Fn>
 class Activation : public Layer<T> {
 public:
     std::string type() const override { return Fn::name; }
+    std::unique_ptr<Layer<T>> clone() const override { return std::make_unique<Activation>(*this); }
 
     TensorView<const T> forward(TensorView<const T> x, bool) override {
         this->check_input(x);
@@ -72,5 +73,9 @@ template <class T>
 using Sigmoid = Activation<T, activation::SigmoidFn>;
 template <class T>
 using ReLU = Activation<T, activation::ReluFn>;
+
+LOOM_REGISTER_LAYER(Tanh)
+LOOM_REGISTER_LAYER(Sigmoid)
+LOOM_REGISTER_LAYER(ReLU)
 
 }  // namespace loom

@@ -8,7 +8,7 @@
 #include "loom/kernels/gemm.hpp"
 #include "loom/kernels/im2col.hpp"
 #include "loom/layers/initializer.hpp"
-#include "loom/layers/layer.hpp"
+#include "loom/layers/layer_registry.hpp"
 #include "loom/layers/padding.hpp"
 
 namespace loom {
@@ -41,6 +41,8 @@ public:
     }
 
     std::string type() const override { return "Conv2D"; }
+
+    std::unique_ptr<Layer<T>> clone() const override { return std::make_unique<Conv2D>(*this); }
     Tensor<T>& weights() { return w_; }
     Tensor<T>& bias() { return b_; }
     const kernels::ConvGeometry& geometry() const { return g_; }
@@ -158,5 +160,7 @@ private:
     Tensor<T> w_, b_, dw_, db_, y_, dx_, col_;
     TensorView<const T> x_;
 };
+
+LOOM_REGISTER_LAYER(Conv2D)
 
 }  // namespace loom

@@ -6,7 +6,7 @@
 #include "loom/core/error.hpp"
 #include "loom/kernels/gemm.hpp"
 #include "loom/layers/initializer.hpp"
-#include "loom/layers/layer.hpp"
+#include "loom/layers/layer_registry.hpp"
 
 namespace loom {
 
@@ -20,6 +20,8 @@ public:
     }
 
     std::string type() const override { return "Dense"; }
+
+    std::unique_ptr<Layer<T>> clone() const override { return std::make_unique<Dense>(*this); }
     std::size_t units() const { return units_; }
     Tensor<T>& weights() { return w_; }
     Tensor<T>& bias() { return b_; }
@@ -90,5 +92,7 @@ private:
     Tensor<T> w_, b_, dw_, db_, y_, dx_;
     TensorView<const T> x_;
 };
+
+LOOM_REGISTER_LAYER(Dense)
 
 }  // namespace loom

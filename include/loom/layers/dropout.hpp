@@ -5,7 +5,7 @@
 #include <array>
 #include <cstdint>
 
-#include "loom/layers/layer.hpp"
+#include "loom/layers/layer_registry.hpp"
 
 namespace loom {
 
@@ -17,6 +17,8 @@ public:
     }
 
     std::string type() const override { return "Dropout"; }
+
+    std::unique_ptr<Layer<T>> clone() const override { return std::make_unique<Dropout>(*this); }
     double rate() const { return rate_; }
     Rng& generator() { return rng_; }
 
@@ -67,5 +69,7 @@ private:
     Rng rng_;
     Tensor<T> mask_, y_, dx_;
 };
+
+LOOM_REGISTER_LAYER(Dropout)
 
 }  // namespace loom

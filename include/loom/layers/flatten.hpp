@@ -1,6 +1,6 @@
 #pragma once
 // Flatten: (N, d1, d2, ...) -> (N, d1*d2*...). A reshape of the view, so it copies nothing.
-#include "loom/layers/layer.hpp"
+#include "loom/layers/layer_registry.hpp"
 
 namespace loom {
 
@@ -8,6 +8,7 @@ template <class T>
 class Flatten : public Layer<T> {
 public:
     std::string type() const override { return "Flatten"; }
+    std::unique_ptr<Layer<T>> clone() const override { return std::make_unique<Flatten>(*this); }
 
     TensorView<const T> forward(TensorView<const T> x, bool) override {
         this->check_input(x);
@@ -26,5 +27,7 @@ protected:
 private:
     std::size_t batch_ = 0;
 };
+
+LOOM_REGISTER_LAYER(Flatten)
 
 }  // namespace loom

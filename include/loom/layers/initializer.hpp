@@ -51,9 +51,9 @@ struct Initializer {
     }
     static Initializer load(const LayerConfig& config, const std::string& prefix) {
         const auto k = config.integer(prefix + "_init");
-        require<IoError>(k >= 0 && k <= static_cast<std::int64_t>(Kind::FanInUniform), "unknown initializer kind ", k);
+        require<ConfigError>(k >= 0 && k <= static_cast<std::int64_t>(Kind::FanInUniform), "unknown initializer kind ", k);
         const double range = config.real(prefix + "_init_range");
-        require<IoError>(std::isfinite(range) && range >= 0 && (k != static_cast<std::int64_t>(Kind::Uniform) || range > 0),
+        require<ConfigError>(std::isfinite(range) && range >= 0 && (k != static_cast<std::int64_t>(Kind::Uniform) || range > 0),
                          "initializer range ", range,
                          " is invalid (expected a finite number, above 0 for a uniform initializer)");
         return {static_cast<Kind>(k), range};

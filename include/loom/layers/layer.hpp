@@ -1,8 +1,25 @@
 #pragma once
-// Layer<T>: the interface every layer implements. A layer works on a whole minibatch (N, ...) at once:
-// forward maps the input batch to its own output buffer, backward maps the gradient of the loss with
-// respect to that output to the gradient with respect to the input, storing parameter gradients
-// (overwritten, not accumulated) on the way. Buffers live in the layer and are reused across batches.
+// Layer<T>: the contract every layer fulfils, built-in or custom. A layer works on a whole minibatch
+// (N, ...) at once and keeps its buffers between batches. What a layer must provide:
+//
+//   type()            its registered name ("Conv2D"), stored in model files.
+//   do_build(in, rng) called once when the layer joins a model: check the per-sample input shape
+//                     (ShapeError saying what was expected), create and initialise the parameters,
+//                     return the per-sample output shape.
+//   forward(x, training)  x: (N, input_shape...) -> its own output buffer, valid until the next call.
+//   backward(g)       g = dLoss/dOutput for the last forward batch -> dLoss/dInput (an empty view when
+//                     input_gradient_needed() is false), storing the parameter gradients (overwritten,
+//                     never accumulated) on the way.
+//   clone()           an independent copy with the same settings, weights and state: models are copied
+//                     layer by layer, never through bytes, so unregistered custom layers copy too.
+// and, where it has them:
+//   parameters()      (name, value, gradient) of each trainable tensor, in a fixed order.
+//   param_count_for(in)  how many parameter values do_build would create, without allocating them.
+//   config()          the settings that rebuild it (with a static from_config and LOOM_REGISTER_LAYER,
+//                     see layer_registry.hpp, it can be saved and loaded).
+//   save_state/load_state  what changes in training but is neither a setting nor a parameter
+//                     (Dropout's generator), for checkpoints that resume bit for bit.
+// tests/test_layer_contract.cpp checks all of this for every registered layer.
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
@@ -31,35 +48,25 @@ class Layer {
 public:
     virtual ~Layer() = default;
 
-    // The registered type name ("Conv2D"), stored in model files.
     virtual std::string type() const = 0;
+    virtual std::unique_ptr<Layer> clone() const = 0;
 
-    // Called once, when the layer joins a model: checks the per-sample input shape (throwing
-    // ShapeError with what was expected), creates and initialises parameters, and returns the
-    // per-sample output shape.
     Shape build(const Shape& input_shape, Rng& rng) {
         input_shape_ = input_shape;
         output_shape_ = do_build(input_shape, rng);
         return output_shape_;
     }
 
-    // x: (N, input_shape...). The returned view stays valid until the next forward call.
     virtual TensorView<const T> forward(TensorView<const T> x, bool training) = 0;
-
-    // grad_out: (N, output_shape...), for the batch of the last forward call. Returns the gradient
-    // with respect to that batch's input (an empty view when input gradients are switched off).
     virtual TensorView<const T> backward(TensorView<const T> grad_out) = 0;
 
     virtual std::vector<Parameter<T>> parameters() { return {}; }
 
-    // How many parameter values build() would create on `input_shape` (saturating at SIZE_MAX), without
-    // allocating them: lets load() refuse settings that ask for more weights than a file holds. 0 means
-    // none or unknown; layers with parameters override it.
+    // Saturating at SIZE_MAX; 0 means none or unknown. Lets load() refuse settings that ask for more
+    // weights than a file holds before anything is allocated.
     virtual std::size_t param_count_for(const Shape& /*input_shape*/) const { return 0; }
     virtual LayerConfig config() const { return {}; }
 
-    // State that is neither a setting nor a parameter but changes during training (Dropout's random
-    // generator). Checkpoints store it so that a resumed run continues bit for bit.
     virtual void save_state(ByteWriter&) const {}
     virtual void load_state(ByteReader&) {}
 

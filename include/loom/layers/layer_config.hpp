@@ -32,7 +32,7 @@ public:
     // An integer setting that must lie in [min, max] (a size, a count), checked because it may come from a file.
     std::size_t size(const std::string& key, std::int64_t min = 1, std::int64_t max = std::int64_t{1} << 24) const {
         const std::int64_t v = integer(key);
-        require<IoError>(v >= min && v <= max, "layer setting '", key, "' is ", v, ", expected ", min, " to ", max);
+        require<ConfigError>(v >= min && v <= max, "layer setting '", key, "' is ", v, ", expected ", min, " to ", max);
         return static_cast<std::size_t>(v);
     }
     // A text setting that must be one of `choices`.
@@ -43,7 +43,7 @@ public:
             if (v == c) return v;
             list += (list.empty() ? "'" : ", '") + std::string(c) + "'";
         }
-        throw IoError(detail::concat("layer setting '", key, "' is '", v, "', expected one of ", list));
+        throw ConfigError(detail::concat("layer setting '", key, "' is '", v, "', expected one of ", list));
     }
     double real(const std::string& key) const { return get<double>(key); }
     const std::string& text(const std::string& key) const { return get<std::string>(key); }
@@ -82,10 +82,10 @@ private:
         for (const auto& [k, v] : entries_)
             if (k == key) {
                 const V* value = std::get_if<V>(&v);
-                require<IoError>(value != nullptr, "layer setting '", key, "' has the wrong type");
+                require<ConfigError>(value != nullptr, "layer setting '", key, "' has the wrong type");
                 return *value;
             }
-        throw IoError(detail::concat("layer setting '", key, "' is missing"));
+        throw ConfigError(detail::concat("layer setting '", key, "' is missing"));
     }
 
     std::vector<std::pair<std::string, Value>> entries_;

@@ -5,7 +5,7 @@
 #include <limits>
 
 #include "loom/core/parallel.hpp"
-#include "loom/layers/layer.hpp"
+#include "loom/layers/layer_registry.hpp"
 #include "loom/layers/padding.hpp"
 
 namespace loom {
@@ -20,6 +20,8 @@ public:
     }
 
     std::string type() const override { return "MaxPool2D"; }
+
+    std::unique_ptr<Layer<T>> clone() const override { return std::make_unique<MaxPool2D>(*this); }
 
     TensorView<const T> forward(TensorView<const T> x, bool) override {
         this->check_input(x);
@@ -129,5 +131,7 @@ private:
     Tensor<T> y_, dx_;
     TensorView<const T> x_;
 };
+
+LOOM_REGISTER_LAYER(MaxPool2D)
 
 }  // namespace loom

@@ -5,7 +5,7 @@
 #include <cmath>
 
 #include "loom/core/parallel.hpp"
-#include "loom/layers/layer.hpp"
+#include "loom/layers/layer_registry.hpp"
 
 namespace loom {
 
@@ -13,6 +13,7 @@ template <class T>
 class Softmax : public Layer<T> {
 public:
     std::string type() const override { return "Softmax"; }
+    std::unique_ptr<Layer<T>> clone() const override { return std::make_unique<Softmax>(*this); }
 
     TensorView<const T> forward(TensorView<const T> x, bool) override {
         this->check_input(x);
@@ -59,5 +60,7 @@ protected:
 private:
     Tensor<T> y_, dx_;
 };
+
+LOOM_REGISTER_LAYER(Softmax)
 
 }  // namespace loom

@@ -3,8 +3,8 @@
 // one deterministic criterion over the whole training set,
 //     sum over samples of the loss + decay * (sum of squares of every weight and bias),
 // instead of by minibatch gradient steps. The parameters are copied into one flat double vector for
-// L-BFGS and back into the model for every evaluation (Sequential::full_batch_objective), so any
-// compiled model works and the layers stay in their own element type.
+// L-BFGS and back into the model for every evaluation (FullBatchObjective), so any compiled model
+// works and the layers stay in their own element type.
 #include <cmath>
 #include <cstddef>
 #include <functional>
@@ -18,6 +18,7 @@
 #include "loom/core/error.hpp"
 #include "loom/core/tensor.hpp"
 #include "loom/data/preprocess.hpp"
+#include "loom/model/full_batch_objective.hpp"
 #include "loom/model/sequential.hpp"
 #include "loom/optim/lbfgs.hpp"
 
@@ -41,12 +42,10 @@ struct FullBatchOptions {
 namespace detail {
 
 template <class T>
-void pack_parameters(std::span<const Parameter<T>> params, std::span<double> flat, bool gradients) {
+void pack_parameters(std::span<const Parameter<T>> params, std::span<double> flat) {
     std::size_t at = 0;
-    for (const auto& p : params) {
-        const Tensor<T>& t = gradients ? *p.grad : *p.value;
-        for (std::size_t i = 0; i < t.size(); ++i) flat[at++] = static_cast<double>(t[i]);
-    }
+    for (const auto& p : params)
+        for (const T v : *p.value) flat[at++] = static_cast<double>(v);
 }
 
 template <class T>
@@ -71,7 +70,7 @@ LbfgsResult fit_full_batch(Sequential<T>& net, TensorView<const std::type_identi
 
     const auto params = net.parameters();
     std::vector<double> w(net.param_count());
-    detail::pack_parameters<T>(params, w, false);
+    detail::pack_parameters<T>(params, w);
 
     LbfgsOptions lo;
     lo.history = o.history;
@@ -85,11 +84,11 @@ LbfgsResult fit_full_batch(Sequential<T>& net, TensorView<const std::type_identi
     const auto report = [&](const char* what, double f) {
         *o.log << what << std::fixed << std::setprecision(6) << f << std::defaultfloat << '\n' << std::flush;
     };
+    FullBatchObjective<T> criterion(net, o.chunk);
     bool first = true;
     const auto objective = [&](std::span<const double> point, std::span<double> g) {
         detail::unpack_parameters<T>(point, params);
-        const double f = net.full_batch_objective(x, y, o.decay, o.chunk);
-        detail::pack_parameters<T>(params, g, true);
+        const double f = criterion(x, y, o.decay, g);
         if (first && o.log) report("initial  value ", f);
         first = false;
         return f;

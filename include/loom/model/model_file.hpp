@@ -21,7 +21,7 @@
 #include "loom/core/bytes.hpp"
 #include "loom/core/error.hpp"
 #include "loom/core/tensor.hpp"
-#include "loom/layers/layer.hpp"
+#include "loom/layers/layer_registry.hpp"
 #include "loom/model/framed_file.hpp"
 
 namespace loom::model_file {
@@ -68,7 +68,11 @@ std::vector<unsigned char> encode(const Shape& input_shape, const std::vector<st
     ByteWriter payload;
     put_shape(payload, input_shape);
     payload.put(static_cast<std::uint32_t>(layers.size()));
-    for (const auto& layer : layers) {
+    for (std::size_t l = 0; l < layers.size(); ++l) {
+        const auto& layer = layers[l];
+        // A file is only useful if load() can rebuild every layer from it.
+        require<ArgumentError>(LayerRegistry<T>::instance().contains(layer->type()), "cannot save layer ", l, " (",
+                               layer->type(), "): its type is not registered (LOOM_REGISTER_LAYER), so it could not be loaded");
         payload.put_string(layer->type());
         layer->config().write(payload);
         const auto params = layer->parameters();
@@ -109,6 +113,29 @@ Contents<T> decode(const std::vector<unsigned char>& bytes, const std::string& w
     }
     require<IoError>(in.remaining() == 0, what, ": ", in.remaining(), " unexpected bytes after the last layer");
     return contents;
+}
+
+// Copies the weights of decoded contents into `layers`, whose architecture must match.
+template <class T>
+void assign_weights(const Contents<T>& contents, const Shape& input_shape, const std::vector<std::unique_ptr<Layer<T>>>& layers,
+                    const std::string& what) {
+    require<IoError>(contents.input_shape == input_shape && contents.layers.size() == layers.size(), what,
+                     ": holds a model with input ", contents.input_shape, " and ", contents.layers.size(),
+                     " layers, this model has input ", input_shape, " and ", layers.size(), " layers");
+    for (std::size_t l = 0; l < layers.size(); ++l) {
+        const auto& record = contents.layers[l];
+        auto params = layers[l]->parameters();
+        require<IoError>(record.type == layers[l]->type() && params.size() == record.parameters.size(), what, ": layer ",
+                         l, " is a ", record.type, " with ", record.parameters.size(), " parameters, expected a ",
+                         layers[l]->type(), " with ", params.size());
+        for (std::size_t p = 0; p < params.size(); ++p) {
+            const auto& [name, value] = record.parameters[p];
+            require<IoError>(name == params[p].name && value.shape() == params[p].value->shape(), what, ": layer ", l,
+                             " parameter '", name, "' of shape ", value.shape(), " where '", params[p].name,
+                             "' of shape ", params[p].value->shape(), " was expected");
+            *params[p].value = value;
+        }
+    }
 }
 
 // Reads a whole file, refusing anything implausibly large before allocating for it.

@@ -1,7 +1,8 @@
 #pragma once
-// A Keras-like progress display. On a terminal the current epoch's line is redrawn in place
-// ("\r"), at most every 0.1 s; elsewhere (a log file, CI) only the final line of each epoch is
-// written, so logs stay readable.
+// ProgressBar: the Keras-like progress display, as a callback (fit adds one when options.verbose is
+// set and the list has none). On a terminal the current epoch's line is redrawn in place ("\r"), at
+// most every 0.1 s; elsewhere (a log file, CI) only the final line of each epoch is written, so logs
+// stay readable. Only the primary process of a distributed fit prints.
 #include <chrono>
 #include <cstdio>
 #include <iomanip>
@@ -13,13 +14,32 @@
 
 #include <unistd.h>
 
+#include "loom/model/callback.hpp"
+
 namespace loom {
 
-class ProgressBar {
+class ProgressBar : public Callback {
 public:
     using Clock = std::chrono::steady_clock;
 
-    ProgressBar(std::ostream& out, bool interactive) : out_(out), interactive_(interactive) {}
+    // Redraws in place when `out` is a terminal.
+    explicit ProgressBar(std::ostream& out = std::cout) : ProgressBar(out, is_terminal(out)) {}
+    ProgressBar(std::ostream& out, bool interactive) : out_(&out), interactive_(interactive) {}
+
+    void on_epoch_begin(TrainingControl& control, std::size_t epoch) override {
+        if (control.is_primary()) start_epoch(epoch, control.epochs(), control.steps_per_epoch());
+    }
+    void on_batch_end(TrainingControl& control, const BatchLogs& logs) override {
+        if (control.is_primary()) update(logs.batch, logs.loss, logs.accuracy);
+    }
+    void on_epoch_end(TrainingControl& control, const EpochLogs& logs) override {
+        if (!control.is_primary()) return;
+        std::vector<std::pair<std::string, double>> metrics{{"loss", logs.loss}, {"accuracy", logs.accuracy}};
+        if (logs.val_loss) metrics.emplace_back("val_loss", *logs.val_loss);
+        if (logs.val_accuracy) metrics.emplace_back("val_accuracy", *logs.val_accuracy);
+        end_epoch(metrics);
+    }
+    std::string name() const override { return "ProgressBar"; }
 
     // True when `out` is std::cout and standard output is a terminal.
     static bool is_terminal(const std::ostream& out) { return &out == &std::cout && ::isatty(STDOUT_FILENO); }
@@ -27,7 +47,7 @@ public:
     void start_epoch(std::size_t epoch, std::size_t epochs, std::size_t steps) {
         steps_ = steps;
         start_ = last_draw_ = Clock::now();
-        out_ << "Epoch " << epoch << '/' << epochs << '\n';
+        *out_ << "Epoch " << epoch << '/' << epochs << '\n';
         if (interactive_) draw(0, {});
     }
 
@@ -44,7 +64,7 @@ public:
     // The final line of the epoch, with its time and every metric (validation included).
     void end_epoch(const std::vector<std::pair<std::string, double>>& metrics) {
         draw(steps_, metrics);
-        out_ << std::endl;
+        *out_ << std::endl;
     }
 
     double seconds() const { return std::chrono::duration<double>(Clock::now() - start_).count(); }
@@ -60,10 +80,10 @@ private:
         line << "] - " << std::fixed << std::setprecision(1) << seconds() << 's';
         if (step == steps_ && steps_) line << ' ' << std::setprecision(0) << 1000 * seconds() / double(steps_) << "ms/step";
         for (const auto& [name, value] : metrics) line << " - " << name << ": " << std::setprecision(4) << value;
-        out_ << (interactive_ ? "\r" : "") << line.str() << (interactive_ ? "\033[K" : "") << std::flush;
+        *out_ << (interactive_ ? "\r" : "") << line.str() << (interactive_ ? "\033[K" : "") << std::flush;
     }
 
-    std::ostream& out_;
+    std::ostream* out_;
     bool interactive_;
     std::size_t steps_ = 0;
     Clock::time_point start_, last_draw_;

@@ -30,6 +30,9 @@ public:
     virtual void step(std::span<const Parameter<double>> params) = 0;
     // Forget all per-parameter state (a new model, or training restarted from scratch).
     virtual void reset() = 0;
+    // The rate the next update will use, and a new rate or schedule (ReduceLROnPlateau sets one).
+    virtual double learning_rate() const = 0;
+    virtual void set_learning_rate(LearningRate rate) = 0;
     // Per-parameter state, for checkpoints that resume training exactly.
     virtual void save_state(ByteWriter& out) const = 0;
     virtual void load_state(ByteReader& in) = 0;
@@ -93,8 +96,8 @@ public:
     void step(std::span<const Parameter<double>> params) override { self().update(params); }
 
     // The rate the next update will use.
-    double learning_rate() const { return learning_rate_.at(steps_); }
-    void set_learning_rate(LearningRate rate) { learning_rate_ = std::move(rate); }
+    double learning_rate() const override { return learning_rate_.at(steps_); }
+    void set_learning_rate(LearningRate rate) override { learning_rate_ = std::move(rate); }
     std::uint64_t steps() const { return steps_; }
 
 protected:

@@ -1,0 +1,116 @@
+#pragma once
+// FullBatchObjective<T>: the fitting criterion of R's nnet over a whole data set,
+//     sum over samples of the loss + decay * (sum of squares of every parameter, biases included),
+// and its gradient, for fit_full_batch (and its MPI twin, which adds up loss_sum over ranks).
+//
+// The data goes through the ordinary layers in chunks, so activation memory stays bounded, and the
+// sums are kept in double so that 60,000 float terms lose nothing. With several threads the chunks
+// run side by side on copies of the model (one per thread, serial kernels, no fork and join per
+// layer) and are added in chunk order, so the result is bitwise the same for every thread count.
+// The copies belong to this object, not to the model: they live as long as the fit.
+#include <algorithm>
+#include <cstddef>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "loom/core/error.hpp"
+#include "loom/core/parallel.hpp"
+#include "loom/core/tensor.hpp"
+#include "loom/core/threads.hpp"
+#include "loom/model/sequential.hpp"
+
+namespace loom {
+
+template <class T>
+class FullBatchObjective {
+public:
+    // `net` must be compiled (its loss is summed) and must outlive this object.
+    explicit FullBatchObjective(Sequential<T>& net, std::size_t chunk = 512) : net_(net), chunk_(chunk) {
+        require(net.compiled(), "FullBatchObjective: compile the model first (its loss is the criterion)");
+        require<ArgumentError>(chunk >= 1, "FullBatchObjective: chunk size must be at least 1");
+    }
+
+    // The loss summed over (x, y) at the model's current weights. The gradient of that sum is
+    // written, in double, to `gradient` (param_count values, in the order of net.parameters()).
+    double loss_sum(TensorView<const T> x, TensorView<const T> y, std::span<double> gradient) {
+        const auto params = net_.parameters();
+        require<ArgumentError>(gradient.size() == net_.param_count(), "FullBatchObjective: a gradient of ",
+                               gradient.size(), " values for a model with ", net_.param_count(), " parameters");
+        std::fill(gradient.begin(), gradient.end(), 0.0);
+        const std::size_t n = x.rank() ? x.dim(0) : 0, chunks = (n + chunk_ - 1) / chunk_;
+        const std::size_t lanes = prepare_lanes(static_cast<std::size_t>(threads_for(static_cast<double>(chunks), 1.0)));
+        std::vector<double> chunk_loss(lanes);
+        double total = 0;
+        for (std::size_t first = 0; first < chunks; first += lanes) {
+            const std::size_t active = std::min(lanes, chunks - first);
+            parallel_for(active, 1, [&](std::size_t begin, std::size_t end) {
+                for (std::size_t l = begin; l < end; ++l) {
+                    const std::size_t b = (first + l) * chunk_, e = std::min(n, b + chunk_);
+                    chunk_loss[l] = lane(l).compute_gradients(x.rows(b, e), y.rows(b, e), Reduction::Sum).loss_sum;
+                }
+            });
+            for (std::size_t l = 0; l < active; ++l) total += chunk_loss[l];
+            // Each thread adds its share of every parameter's gradient, lane (= chunk) order within it.
+            parallel_for(gradient.size(), 4096, [&](std::size_t begin, std::size_t end) {
+                std::size_t offset = 0;
+                for (std::size_t k = 0; k < params.size(); ++k) {
+                    const std::size_t size = params[k].value->size();
+                    const std::size_t from = std::clamp(begin, offset, offset + size) - offset;
+                    const std::size_t to = std::clamp(end, offset, offset + size) - offset;
+                    for (std::size_t l = 0; l < active; ++l) {
+                        const T* g = lane(l).parameters()[k].grad->data();
+                        double* sum = gradient.data() + offset;
+                        for (std::size_t i = from; i < to; ++i) sum[i] += static_cast<double>(g[i]);
+                    }
+                    offset += size;
+                }
+            });
+        }
+        return total;
+    }
+
+    // The whole criterion: loss_sum plus decay * sum(w^2), with its gradient. The gradient is
+    // rounded to T, as the model's own gradients are, so a float fit is the same whichever way its
+    // gradient was summed.
+    double operator()(TensorView<const T> x, TensorView<const T> y, double decay, std::span<double> gradient) {
+        require<ArgumentError>(decay >= 0, "FullBatchObjective: expected decay >= 0, got ", decay);
+        return add_decay(loss_sum(x, y, gradient), decay, gradient);
+    }
+
+    // Adds the decay term to a summed loss and its gradient (see operator()).
+    double add_decay(double loss_sum, double decay, std::span<double> gradient) const {
+        double total = loss_sum;
+        std::size_t at = 0;
+        for (const auto& p : net_.parameters()) {
+            const T* w = p.value->data();
+            for (std::size_t i = 0; i < p.value->size(); ++i, ++at) {
+                const double wi = static_cast<double>(w[i]);
+                total += decay * wi * wi;
+                gradient[at] = static_cast<double>(static_cast<T>(gradient[at] + 2 * decay * wi));
+            }
+        }
+        return total;
+    }
+
+private:
+    // The models that evaluate chunks side by side: net_ and up to wanted - 1 copies, kept between
+    // calls (their buffers are reused) and given net_'s current weights.
+    std::size_t prepare_lanes(std::size_t wanted) {
+        while (copies_.size() + 1 < wanted) copies_.push_back(std::make_unique<Sequential<T>>(net_.clone()));
+        const std::size_t lanes = std::min(wanted, copies_.size() + 1);
+        const auto params = net_.parameters();
+        for (std::size_t r = 0; r + 1 < lanes; ++r) {
+            const auto copy = copies_[r]->parameters();
+            for (std::size_t k = 0; k < params.size(); ++k) *copy[k].value = *params[k].value;
+        }
+        return lanes;
+    }
+    Sequential<T>& lane(std::size_t l) { return l == 0 ? net_ : *copies_[l - 1]; }
+
+    Sequential<T>& net_;
+    std::size_t chunk_;
+    std::vector<std::unique_ptr<Sequential<T>>> copies_;
+};
+
+}  // namespace loom

@@ -1,0 +1,140 @@
+// FullBatchObjective: nnet's criterion over a whole data set, summed chunk by chunk on model copies.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include "loom/loom.hpp"
+#include "scoped_threads.hpp"
+
+namespace {
+
+// A custom layer that is not registered: it cannot be saved, but trains and copies like any other.
+template <class T>
+class Doubler : public loom::Layer<T> {
+public:
+    std::string type() const override { return "Doubler"; }
+    std::unique_ptr<loom::Layer<T>> clone() const override { return std::make_unique<Doubler>(*this); }
+    loom::TensorView<const T> forward(loom::TensorView<const T> x, bool) override {
+        y_.resize(x.shape());
+        for (std::size_t i = 0; i < x.size(); ++i) y_[i] = 2 * x[i];
+        return y_.view();
+    }
+    loom::TensorView<const T> backward(loom::TensorView<const T> g) override {
+        dx_.resize(g.shape());
+        for (std::size_t i = 0; i < g.size(); ++i) dx_[i] = 2 * g[i];
+        return dx_.view();
+    }
+
+protected:
+    loom::Shape do_build(const loom::Shape& input, loom::Rng&) override { return input; }
+
+private:
+    loom::Tensor<T> y_, dx_;
+};
+
+// The criterion and its gradient at the model's weights.
+template <class T>
+std::pair<double, std::vector<double>> criterion(loom::Sequential<T>& net, const loom::Tensor<T>& x, const loom::Tensor<T>& y,
+                                                 double decay, std::size_t chunk) {
+    loom::FullBatchObjective<T> objective(net, chunk);
+    std::vector<double> g(net.param_count());
+    const double f = objective(x, y, decay, g);
+    return {f, g};
+}
+
+}  // namespace
+
+TEST_CASE("full-batch objective: bitwise the same on 1 and 2 threads, summed chunk by chunk") {
+    loom::Sequential<float> net({6, 6, 1}, 5);
+    net.add<loom::Flatten>().add<loom::Dense>(5, loom::Initializer::uniform(0.7), loom::Initializer::uniform(0.7));
+    net.add<loom::Sigmoid>().add<loom::Dense>(3).add<loom::Softmax>();
+    net.compile(loom::CrossEntropy{}, loom::SGD(0.1));
+    loom::Tensor<float> x({101, 6, 6, 1});
+    std::vector<int> labels(101);
+    loom::Rng rng(9);
+    for (auto& v : x) v = static_cast<float>(rng.uniform(0.0, 1.0));
+    for (std::size_t i = 0; i < labels.size(); ++i) labels[i] = static_cast<int>(i % 3);
+    const auto y = loom::one_hot<float>(labels, 3);
+    const double decay = 0.25;
+    const std::size_t chunk = 8;  // 13 chunks: the last round on 2 threads has one
+    const auto run = [&](int threads) {
+        const loom_test::ScopedThreads scoped(threads);
+        return criterion(net, x, y, decay, chunk);
+    };
+    const auto one = run(1), two = run(2);
+    CHECK(one.first == two.first);
+    CHECK(one.second == two.second);
+
+    // The same sums formed chunk by chunk from the model's own gradients of each chunk's summed loss.
+    double expected = 0;
+    std::vector<double> expected_grad(one.second.size(), 0.0);
+    for (std::size_t b = 0; b < 101; b += chunk) {
+        const std::size_t e = std::min<std::size_t>(101, b + chunk);
+        expected += net.compute_gradients(x.view().rows(b, e), y.view().rows(b, e), loom::Reduction::Sum).loss_sum;
+        std::size_t at = 0;
+        for (const auto& p : net.parameters())
+            for (float g : *p.grad) expected_grad[at++] += g;
+    }
+    std::size_t at = 0;
+    for (const auto& p : net.parameters())
+        for (float w : *p.value) {
+            expected += decay * double(w) * double(w);
+            expected_grad[at] += 2 * decay * double(w);
+            CHECK(one.second[at] == doctest::Approx(expected_grad[at]).epsilon(1e-6));
+            ++at;
+        }
+    CHECK(one.first == doctest::Approx(expected).epsilon(1e-12));
+
+    // Another loss gives another criterion, on every thread count alike.
+    net.compile(loom::MSE{}, loom::SGD(0.1));
+    const auto mse_one = run(1), mse_two = run(2);
+    CHECK(mse_one.first != doctest::Approx(one.first));
+    CHECK(mse_one.first == mse_two.first);
+    CHECK(mse_one.second == mse_two.second);
+}
+
+TEST_CASE("full-batch objective of a model with an unregistered layer runs side by side on clones") {
+    loom::Sequential<double> net({5}, 2);
+    net.add<loom::Dense>(4).add(std::make_unique<Doubler<double>>());
+    net.add<loom::Dense>(3).add<loom::Softmax>();
+    net.compile(loom::CrossEntropy{}, loom::SGD(0.1));
+    loom::Tensor<double> x({30, 5});
+    loom::Rng rng(3);
+    for (auto& v : x) v = rng.uniform(-1.0, 1.0);
+    std::vector<int> labels(30);
+    for (std::size_t i = 0; i < labels.size(); ++i) labels[i] = static_cast<int>(i % 3);
+    const auto y = loom::one_hot<double>(labels, 3);
+    std::pair<double, std::vector<double>> one, two;
+    {
+        const loom_test::ScopedThreads scoped(1);
+        one = criterion(net, x, y, 0.1, 4);
+    }
+    {
+        const loom_test::ScopedThreads scoped(2);
+        two = criterion(net, x, y, 0.1, 4);
+    }
+    CHECK(one.first == two.first);
+    CHECK(one.second == two.second);
+    // Doubling the hidden layer's output shows in the loss: it differs from the same model without it.
+    loom::Sequential<double> plain({5}, 2);
+    plain.add<loom::Dense>(4).add<loom::Dense>(3).add<loom::Softmax>();
+    plain.compile(loom::CrossEntropy{}, loom::SGD(0.1));
+    CHECK(criterion(plain, x, y, 0.1, 4).first != doctest::Approx(one.first));
+}
+
+TEST_CASE("full-batch objective: bad arguments") {
+    loom::Sequential<double> net({3}, 1);
+    net.add<loom::Dense>(2).add<loom::Softmax>();
+    CHECK_THROWS_AS(loom::FullBatchObjective<double>{net}, loom::Error);  // not compiled
+    net.compile(loom::CrossEntropy{}, loom::SGD(0.1));
+    CHECK_THROWS_AS((loom::FullBatchObjective<double>{net, 0}), loom::ArgumentError);
+    loom::FullBatchObjective<double> objective(net);
+    loom::Tensor<double> x({4, 3}), y({4, 2});
+    std::vector<double> g(net.param_count() + 1);
+    CHECK_THROWS_AS(objective(x.view(), y.view(), 0.0, g), loom::ArgumentError);
+    g.resize(net.param_count());
+    CHECK_THROWS_AS(objective(x.view(), y.view(), -1.0, g), loom::ArgumentError);
+}
