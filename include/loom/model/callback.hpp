@@ -30,6 +30,12 @@ struct EpochLogs {
     double learning_rate = 0;
     double seconds = 0;
 
+    static bool known(std::string_view name) {
+        for (const char* metric : {"loss", "accuracy", "val_loss", "val_accuracy", "learning_rate", "seconds"})
+            if (name == metric) return true;
+        return false;
+    }
+
     // A metric by its Keras name: loss, accuracy, val_loss, val_accuracy, learning_rate, seconds.
     std::optional<double> find(std::string_view name) const {
         if (name == "loss") return loss;

@@ -8,11 +8,12 @@
 
 namespace loom {
 
+// The default initialisers let designated initialisers name only some hooks without warnings.
 struct LambdaHooks {
-    std::function<void()> on_train_begin, on_train_end;
-    std::function<void(std::size_t epoch)> on_epoch_begin;
-    std::function<void(const EpochLogs&)> on_epoch_end;
-    std::function<void(const BatchLogs&)> on_batch_end;
+    std::function<void()> on_train_begin = {}, on_train_end = {};
+    std::function<void(std::size_t epoch)> on_epoch_begin = {};
+    std::function<void(const EpochLogs&)> on_epoch_end = {};
+    std::function<void(const BatchLogs&)> on_batch_end = {};
 };
 
 class LambdaCallback : public Callback {

@@ -15,7 +15,7 @@ namespace loom {
 class Monitor {
 public:
     Monitor(std::string metric, double min_delta) : metric_(std::move(metric)), min_delta_(std::abs(min_delta)) {
-        require<ArgumentError>(EpochLogs{}.find(metric_).has_value() || metric_.starts_with("val_"),
+        require<ArgumentError>(EpochLogs::known(metric_),
                                "unknown metric to monitor '", metric_,
                                "' (known: loss, accuracy, val_loss, val_accuracy, learning_rate, seconds)");
         require<ArgumentError>(std::isfinite(min_delta), "min_delta must be finite, got ", min_delta);

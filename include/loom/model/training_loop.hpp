@@ -153,8 +153,8 @@ checkpoint::Contents restore_checkpoint(Sequential<T>& net, const FitOptions& o,
     require<IoError>(c.layer_states.size() == net.size(), what, ": layer states for ", c.layer_states.size(),
                      " layers, the model has ", net.size());
     std::string expected, found;
-    for (const auto& callback : callbacks) expected += " " + callback->name();
-    for (const auto& entry : c.callback_states) found += " " + entry.first;
+    for (const auto& callback : callbacks) expected.append(" ").append(callback->name());
+    for (const auto& entry : c.callback_states) found.append(" ").append(entry.first);
     require<IoError>(expected == found, what, ": written with callbacks [", found, " ], this fit has [", expected, " ]");
     net.load_weights(c.model, what);
     net.optimizer().reset();
