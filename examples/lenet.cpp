@@ -33,7 +33,6 @@ void write_curves(const std::filesystem::path& dir, const loom::History& h) {
     }
     loss.write(dir / "loss.svg");
     accuracy.write(dir / "accuracy.svg");
-    loom::write_history_csv(dir / "history.csv", h);
 }
 
 }  // namespace
@@ -106,12 +105,15 @@ int main(int argc, char** argv) try {
                   << (schedule == "cosine" ? " decaying to 0 along a cosine" : "") << ", " << loom::num_threads()
                   << " thread(s)\n";
         t = Clock::now();
-        history = net.fit(train.images, train_targets, loom::ValidationData<float>{test.images, test_targets}, options);
+        // Callbacks, as a Keras user would add them: the history as CSV and the model after every epoch,
+        // so that a long run stopped early leaves its latest state. Not the best epoch's model
+        // (save_best_only): the validation data here is the test set, which must not choose a model.
+        history = net.fit(train.images, train_targets, loom::ValidationData<float>{test.images, test_targets}, options,
+                          {loom::CSVLogger(out_dir / "history.csv"), loom::ModelCheckpoint(model_path)});
         const double train_seconds = seconds_since(t);
         std::cout << "Training time: " << std::setprecision(1) << train_seconds << " s ("
                   << train_seconds / double(epochs) << " s per epoch), peak memory so far " << std::setprecision(0)
                   << peak_rss_mb() << " MiB\n";
-        net.save(model_path);
         trained_probabilities = net.predict(test.images, options.batch_size);
     }
 
