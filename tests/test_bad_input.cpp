@@ -179,6 +179,11 @@ TEST_CASE("bad input: IDX with corrupt gzip data") {
     bad[10] = 0xFF;  // the first byte of the deflate stream: block type 3 is invalid
     write_bytes(dir / "bad.gz", bad);
     CHECK(idx_error(dir / "bad.gz", dir) == "corrupt gzip data in \"<dir>/bad.gz\": invalid block type");
+    auto tail = read_bytes(dir / "ok.gz");
+    tail.insert(tail.end(), {0, 0, 0});
+    write_bytes(dir / "tail.gz", tail);
+    CHECK(idx_error(dir / "tail.gz", dir) ==
+          "corrupt gzip data in \"<dir>/tail.gz\": 3 bytes after the end of the gzip stream");
 }
 
 TEST_CASE("bad input: IDX from memory gives the same errors") {

@@ -16,11 +16,15 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <memory>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "../gzip_outcome.hpp"
+#include "loom/data/gzip.hpp"
 #include "loom/data/idx.hpp"
 #include "loom/model/checkpoint.hpp"
 #include "loom/model/framed_file.hpp"
@@ -39,10 +43,24 @@ inline std::vector<unsigned char> with_valid_frame(std::vector<unsigned char> by
     return bytes;
 }
 
-// The IDX reader from memory (plain or gzip, told apart by the gzip magic), whole and partial, and
-// from a file (zlib's gzread instead of inflate).
+// gzip.hpp's reader, the one path under every IDX read, from memory and from a file read in
+// chunks of a few bytes (so that chunk boundaries fall everywhere): both must give the same bytes, the
+// same truncation and the same error. Then the IDX reader on top of it, from memory (whole and partial)
+// and from the file.
 inline void idx(const std::uint8_t* data, std::size_t size) {
     const std::span<const unsigned char> bytes(data, size);
+    static const std::filesystem::path scratch =
+        std::filesystem::temp_directory_path() / ("loom_fuzz_idx_" + std::to_string(::getpid()));
+    const auto decompress = [](auto&&... source) {
+        try {
+            loom::GzipReader in(source...);
+            return loom_test::read_all(in, 4096, std::size_t{1} << 22);  // a decompression bomb stops at 4 MiB
+        } catch (const loom::Error& e) {
+            return loom_test::GzipOutcome{{}, false, e.what()};
+        }
+    };
+    // Named like the file, so that the same behaviour gives the same messages.
+    const auto from_memory = decompress(bytes, loom::detail::concat(scratch));
     try {
         (void)loom::read_idx_from_memory(bytes, "input");
     } catch (const loom::Error&) {
@@ -51,18 +69,17 @@ inline void idx(const std::uint8_t* data, std::size_t size) {
         (void)loom::read_idx_from_memory(bytes, "input", 2);  // fashion_mnist::load(limit) reads partially
     } catch (const loom::Error&) {
     }
-    static const std::string scratch = "/tmp/loom_fuzz_idx_" + std::to_string(::getpid());
-    if (std::FILE* f = std::fopen(scratch.c_str(), "wb")) {
-        const bool written = std::fwrite(data, 1, size, f) == size;
-        std::fclose(f);
-        if (written) {
-            try {
-                (void)loom::read_idx(scratch);
-            } catch (const loom::Error&) {
-            }
-        }
-        std::remove(scratch.c_str());
+    std::FILE* f = std::fopen(scratch.c_str(), "wb");
+    if (f == nullptr) return;
+    const bool written = std::fwrite(data, 1, size, f) == size;
+    std::fclose(f);
+    const auto from_file = written ? decompress(scratch, std::size_t{5}) : from_memory;
+    try {
+        if (written) (void)loom::read_idx(scratch);
+    } catch (const loom::Error&) {
     }
+    std::remove(scratch.c_str());
+    if (from_file != from_memory) throw std::logic_error("GzipReader: a file and the same bytes in memory disagree");
 }
 
 // Loading a model (decode, rebuild the layers, assign the weights) and, when the result is small,

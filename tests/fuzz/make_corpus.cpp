@@ -2,6 +2,7 @@
 // and checkpoints. Run once after a format change: make_corpus <tests/fuzz/corpus>.
 #include <filesystem>
 #include <iostream>
+#include <span>
 
 #include "loom/loom.hpp"
 
@@ -23,6 +24,14 @@ int main(int argc, char** argv) {
     loom::write_idx(root / "idx" / "labels.idx", labels, false);
     loom::write_idx(root / "idx" / "labels.idx.gz", labels, true);
     loom::write_idx(root / "idx" / "empty.idx", loom::Tensor<std::uint8_t>(loom::Shape{0, 2}), false);
+    // The same images as two gzip members, as `cat a.gz b.gz` makes them: the member boundary falls
+    // inside the header, so the reader must join members to see a valid file.
+    const auto plain = loom::model_file::read_file(root / "idx" / "images.idx");
+    const std::span<const unsigned char> whole(plain);
+    auto members = loom::gzip_compress(whole.first(9), "images.idx");
+    const auto second = loom::gzip_compress(whole.subspan(9), "images.idx");
+    members.insert(members.end(), second.begin(), second.end());
+    loom::write_file_atomically(root / "idx" / "images-two-members.idx.gz", members.data(), members.size());
 
     loom::Sequential<float> mlp({3}, 1);
     mlp.add<loom::Dense>(4).add<loom::Tanh>().add<loom::Dense>(2).add<loom::Softmax>();
