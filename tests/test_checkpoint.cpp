@@ -10,12 +10,9 @@
 #include <unistd.h>
 
 #include "loom/loom.hpp"
+#include "temp_dir.hpp"
 
 namespace {
-
-std::filesystem::path temp_path(const std::string& name) {
-    return std::filesystem::temp_directory_path() / ("loom_ckpt_" + std::to_string(::getpid()) + "_" + name);
-}
 
 struct Data {
     loom::Tensor<float> x{loom::Shape{120, 6, 6, 1}};
@@ -60,7 +57,8 @@ TEST_CASE("resuming from a checkpoint gives bit-identical weights and history") 
     auto straight = model();
     const auto full = straight.fit(data.x, data.y, options(4));
 
-    const auto path = temp_path("resume.ckpt");
+    const loom_test::TempDir scratch;
+    const auto path = scratch / "resume.ckpt";
     auto first = model();
     auto o = options(2);
     o.checkpoint_path = path;
@@ -101,7 +99,8 @@ TEST_CASE("a run with learning-rate schedules resumes on the same schedule") {
         auto straight = compiled();
         straight.fit(data.x, data.y, options(4));
 
-        const auto path = temp_path("schedule.ckpt");
+        const loom_test::TempDir scratch;
+        const auto path = scratch / "schedule.ckpt";
         auto o = options(2);
         o.checkpoint_path = path;
         o.checkpoint_every = 2;
@@ -117,7 +116,8 @@ TEST_CASE("a run with learning-rate schedules resumes on the same schedule") {
 
 TEST_CASE("a corrupt checkpoint is an IoError") {
     const Data data;
-    const auto path = temp_path("corrupt.ckpt");
+    const loom_test::TempDir scratch;
+    const auto path = scratch / "corrupt.ckpt";
     auto net = model();
     auto o = options(1);
     o.checkpoint_path = path;
@@ -140,7 +140,8 @@ TEST_CASE("killing a process in the middle of saving never leaves a broken or mi
         return net;
     };
     auto a = big(1), b = big(2);
-    const auto path = temp_path("killed.loom");
+    const loom_test::TempDir scratch;
+    const auto path = scratch / "killed.loom";
     a.save(path);
     const auto wa = weights(a), wb = weights(b);
     for (int round = 0; round < 12; ++round) {

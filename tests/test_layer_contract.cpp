@@ -51,6 +51,8 @@ TEST_CASE("every registered layer fulfils the layer contract") {
     const auto types = loom::LayerRegistry<double>::instance().types();
     for (const char* builtin : {"Conv2D", "MaxPool2D", "Dense", "Flatten", "Dropout", "Softmax", "Tanh", "Sigmoid", "ReLU"})
         CHECK(std::find(types.begin(), types.end(), builtin) != types.end());
+    for (const auto& type : types) CHECK(loom::is_registered_layer(type));
+    CHECK(!loom::is_registered_layer("Triple"));
     for (const auto& type : types) {
         CAPTURE(type);
         const auto it = table.find(type);

@@ -5,12 +5,9 @@
 #include <fstream>
 
 #include "loom/loom.hpp"
+#include "temp_dir.hpp"
 
 namespace {
-
-std::filesystem::path temp_file(const std::string& name) {
-    return std::filesystem::temp_directory_path() / ("loom_test_" + std::to_string(::getpid()) + "_" + name);
-}
 
 std::vector<unsigned char> read_bytes(const std::filesystem::path& p) { return loom::model_file::read_file(p); }
 
@@ -34,7 +31,8 @@ TEST_CASE("save/load round trip gives identical predictions and architecture") {
     loom::Tensor<float> x({7, 6, 5, 2});
     loom::Rng rng(1);
     for (auto& v : x) v = static_cast<float>(rng.uniform());
-    const auto path = temp_file("roundtrip.loom");
+    const loom_test::TempDir scratch;
+    const auto path = scratch / "roundtrip.loom";
     net.save(path);
     auto again = loom::Sequential<float>::load(path);
     CHECK(again.size() == net.size());
@@ -51,7 +49,8 @@ TEST_CASE("save/load round trip gives identical predictions and architecture") {
 
 TEST_CASE("every truncation and every flipped byte of a model file throws IoError") {
     auto net = small_model();
-    const auto path = temp_file("good.loom"), broken = temp_file("broken.loom");
+    const loom_test::TempDir scratch;
+    const auto path = scratch / "good.loom", broken = scratch / "broken.loom";
     net.save(path);
     const auto bytes = read_bytes(path);
     REQUIRE(bytes.size() > loom::model_file::header_size);
@@ -76,7 +75,8 @@ TEST_CASE("every truncation and every flipped byte of a model file throws IoErro
 }
 
 TEST_CASE("foreign files, newer versions, other element types and missing files are rejected clearly") {
-    const auto path = temp_file("other.loom");
+    const loom_test::TempDir scratch;
+    const auto path = scratch / "other.loom";
     auto net = small_model();
     net.save(path);
     CHECK_THROWS_WITH_AS(loom::Sequential<double>::load(path), doctest::Contains("32-bit"), loom::IoError);
@@ -93,8 +93,9 @@ TEST_CASE("foreign files, newer versions, other element types and missing files 
 
 TEST_CASE("a failed save throws and leaves the previous model intact") {
     auto net = small_model();
-    CHECK_THROWS_AS(net.save(temp_file("no_such_dir") / "model.loom"), loom::IoError);
-    const auto dir = temp_file("dir");
+    const loom_test::TempDir scratch;
+    CHECK_THROWS_AS(net.save(scratch / "no_such_dir" / "model.loom"), loom::IoError);
+    const auto dir = scratch / "dir";
     std::filesystem::create_directories(dir);
     const auto path = dir / "model.loom";
     net.save(path);

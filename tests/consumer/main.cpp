@@ -33,8 +33,23 @@ int main() {
     loom::Tensor<std::uint8_t> raw = loom::read_idx("train-images-idx3-ubyte.gz"); // gz or plain; throws on bad input
     // --- end of the snippet ---
 
+    // --- callbacks and the training-step API ---
+    loom::EarlyStopping stopper("val_loss", 2, 0.0, true);
+    std::size_t epochs_seen = 0;
+    loom::History hc = net.fit(x, y, o,
+                               {loom::ProgressBar(std::cout), stopper,
+                                loom::ModelCheckpoint("best.loom", "val_loss", true),
+                                loom::ReduceLROnPlateau("val_loss", 0.5, 1, 1e-5), loom::CSVLogger("history.csv"),
+                                loom::LambdaCallback([&](const loom::EpochLogs& logs) { epochs_seen = logs.epoch; })});
+    const auto targets = loom::one_hot<float>(y, 10);
+    loom::BatchResult grads = net.compute_gradients(x, targets);   // gradients only
+    loom::BatchResult step = net.train_on_batch(x, targets);        // gradients and the optimizer's step
+    auto copy = net.clone();
+    // --- end ---
+
     net.compile(loom::CrossEntropy{}, loom::SGD(0.01, 0.9));
-    const bool ok = p == 1256080 && h.epochs() == 1 && prob.shape() == loom::Shape{n, 10} && e.accuracy >= 0 &&
+    const bool ok = hc.epochs() == 1 && epochs_seen == 1 && grads.samples == n && step.samples == n &&
+                    copy.param_count() == p && std::filesystem::exists("best.loom") && std::filesystem::exists("history.csv") && p == 1256080 && h.epochs() == 1 && prob.shape() == loom::Shape{n, 10} && e.accuracy >= 0 &&
                     again.predict(x) == prob && raw.shape() == loom::Shape{3, 28, 28};
     std::filesystem::current_path(std::filesystem::temp_directory_path());
     std::filesystem::remove_all(dir);

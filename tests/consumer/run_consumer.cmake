@@ -15,7 +15,8 @@ endif()
 foreach(step
     "${CMAKE_COMMAND};-S;${SOURCE_DIR}/tests/consumer;-B;${work}/build;-DCMAKE_BUILD_TYPE=Release;${configure_args}"
     "${CMAKE_COMMAND};--build;${work}/build;-j2"
-    "${work}/build/consumer")
+    "${work}/build/consumer"
+    "${work}/build/consumer_split")
   execute_process(COMMAND ${step} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
   if(rc)
     message(FATAL_ERROR "step failed: ${step}\n${out}")

@@ -6,7 +6,7 @@
 
 #include "loom/core/parallel.hpp"
 #include "loom/kernels/activation_kernels.hpp"
-#include "loom/layers/layer_registry.hpp"
+#include "loom/layers/layer.hpp"
 
 namespace loom {
 
@@ -73,9 +73,5 @@ template <class T>
 using Sigmoid = Activation<T, activation::SigmoidFn>;
 template <class T>
 using ReLU = Activation<T, activation::ReluFn>;
-
-LOOM_REGISTER_LAYER(Tanh)
-LOOM_REGISTER_LAYER(Sigmoid)
-LOOM_REGISTER_LAYER(ReLU)
 
 }  // namespace loom

@@ -8,7 +8,7 @@
 #include "loom/kernels/gemm.hpp"
 #include "loom/kernels/im2col.hpp"
 #include "loom/layers/initializer.hpp"
-#include "loom/layers/layer_registry.hpp"
+#include "loom/layers/layer.hpp"
 #include "loom/layers/padding.hpp"
 
 namespace loom {
@@ -160,7 +160,5 @@ private:
     Tensor<T> w_, b_, dw_, db_, y_, dx_, col_;
     TensorView<const T> x_;
 };
-
-LOOM_REGISTER_LAYER(Conv2D)
 
 }  // namespace loom

@@ -6,7 +6,7 @@
 #include "loom/core/error.hpp"
 #include "loom/kernels/gemm.hpp"
 #include "loom/layers/initializer.hpp"
-#include "loom/layers/layer_registry.hpp"
+#include "loom/layers/layer.hpp"
 
 namespace loom {
 
@@ -92,7 +92,5 @@ private:
     Tensor<T> w_, b_, dw_, db_, y_, dx_;
     TensorView<const T> x_;
 };
-
-LOOM_REGISTER_LAYER(Dense)
 
 }  // namespace loom

@@ -5,7 +5,7 @@
 #include <array>
 #include <cstdint>
 
-#include "loom/layers/layer_registry.hpp"
+#include "loom/layers/layer.hpp"
 
 namespace loom {
 
@@ -69,7 +69,5 @@ private:
     Rng rng_;
     Tensor<T> mask_, y_, dx_;
 };
-
-LOOM_REGISTER_LAYER(Dropout)
 
 }  // namespace loom

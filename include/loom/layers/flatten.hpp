@@ -1,6 +1,6 @@
 #pragma once
 // Flatten: (N, d1, d2, ...) -> (N, d1*d2*...). A reshape of the view, so it copies nothing.
-#include "loom/layers/layer_registry.hpp"
+#include "loom/layers/layer.hpp"
 
 namespace loom {
 
@@ -27,7 +27,5 @@ protected:
 private:
     std::size_t batch_ = 0;
 };
-
-LOOM_REGISTER_LAYER(Flatten)
 
 }  // namespace loom

@@ -15,7 +15,7 @@
 // and, where it has them:
 //   parameters()      (name, value, gradient) of each trainable tensor, in a fixed order.
 //   param_count_for(in)  how many parameter values do_build would create, without allocating them.
-//   config()          the settings that rebuild it (with a static from_config and LOOM_REGISTER_LAYER,
+//   config()          the settings that rebuild it (with a static from_config and a registration,
 //                     see layer_registry.hpp, it can be saved and loaded).
 //   save_state/load_state  what changes in training but is neither a setting nor a parameter
 //                     (Dropout's generator), for checkpoints that resume bit for bit.

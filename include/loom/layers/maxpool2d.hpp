@@ -5,7 +5,7 @@
 #include <limits>
 
 #include "loom/core/parallel.hpp"
-#include "loom/layers/layer_registry.hpp"
+#include "loom/layers/layer.hpp"
 #include "loom/layers/padding.hpp"
 
 namespace loom {
@@ -131,7 +131,5 @@ private:
     Tensor<T> y_, dx_;
     TensorView<const T> x_;
 };
-
-LOOM_REGISTER_LAYER(MaxPool2D)
 
 }  // namespace loom

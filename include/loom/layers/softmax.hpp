@@ -5,7 +5,7 @@
 #include <cmath>
 
 #include "loom/core/parallel.hpp"
-#include "loom/layers/layer_registry.hpp"
+#include "loom/layers/layer.hpp"
 
 namespace loom {
 
@@ -60,7 +60,5 @@ protected:
 private:
     Tensor<T> y_, dx_;
 };
-
-LOOM_REGISTER_LAYER(Softmax)
 
 }  // namespace loom

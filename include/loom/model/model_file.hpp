@@ -71,7 +71,7 @@ std::vector<unsigned char> encode(const Shape& input_shape, const std::vector<st
     for (std::size_t l = 0; l < layers.size(); ++l) {
         const auto& layer = layers[l];
         // A file is only useful if load() can rebuild every layer from it.
-        require<ArgumentError>(LayerRegistry<T>::instance().contains(layer->type()), "cannot save layer ", l, " (",
+        require<ArgumentError>(is_registered_layer(layer->type()), "cannot save layer ", l, " (",
                                layer->type(), "): its type is not registered (LOOM_REGISTER_LAYER), so it could not be loaded");
         payload.put_string(layer->type());
         layer->config().write(payload);
@@ -113,6 +113,27 @@ Contents<T> decode(const std::vector<unsigned char>& bytes, const std::string& w
     }
     require<IoError>(in.remaining() == 0, what, ": ", in.remaining(), " unexpected bytes after the last layer");
     return contents;
+}
+
+// Adds the layers of decoded contents to an empty model (anything with add and output_shape), each
+// made by the registry from its stored settings.
+template <class Model, class T>
+void rebuild(Model& net, const Contents<T>& contents, const std::string& what) {
+    for (std::size_t l = 0; l < contents.layers.size(); ++l) {
+        const auto& record = contents.layers[l];
+        std::size_t stored = 0;
+        for (const auto& parameter : record.parameters) stored += parameter.second.size();
+        try {
+            auto layer = LayerRegistry<T>::instance().create(record.type, record.config);
+            // Settings that ask for more weights than the file holds fail here, before build allocates them.
+            const std::size_t needed = layer->param_count_for(net.output_shape());
+            require<IoError>(needed <= stored, "it needs ", needed, " parameter values on input ", net.output_shape(),
+                             " but the file holds ", stored, " for it");
+            net.add(std::move(layer));
+        } catch (const Error& e) {
+            throw IoError(detail::concat(what, ": layer ", l, " (", record.type, ") cannot be rebuilt: ", e.what()));
+        }
+    }
 }
 
 // Copies the weights of decoded contents into `layers`, whose architecture must match.

@@ -22,6 +22,7 @@
 #include "loom/layers/softmax.hpp"
 #include "loom/losses/cross_entropy.hpp"
 #include "loom/losses/loss.hpp"
+#include "loom/model/batch_checks.hpp"
 #include "loom/model/fit_options.hpp"
 #include "loom/model/model_file.hpp"
 #include "loom/model/model_summary.hpp"
@@ -99,7 +100,7 @@ public:
     // Runs the layers on a batch (N, input_shape...). The result is valid until the next call.
     TensorView<const T> forward(TensorView<const T> x, bool training = false) {
         const std::lock_guard lock(*mutex_);
-        check_batch(x, input_shape_, "input");
+        check_batch<T>(x, input_shape_, "input");
         TensorView<const T> h = x;
         for (auto& layer : layers_) h = layer->forward(h, training);
         return h;
@@ -117,7 +118,7 @@ public:
         const std::lock_guard lock(*mutex_);
         require(compiled(), "compute_gradients: compile the model first");
         const auto p = forward(x, true);
-        check_batch(y, output_shape(), "targets");
+        check_batch<T>(y, output_shape(), "targets");
         const T scale = reduction == Reduction::Mean ? T(1) / static_cast<T>(x.dim(0)) : T(1);
         const double loss = loss_->value(p, y);
         grad_.resize(p.shape());
@@ -128,7 +129,7 @@ public:
             loss_->gradient(p, y, grad_.view(), scale);
             backward(grad_, layers_.size());
         }
-        return {loss, count_correct(p, y), x.dim(0)};
+        return {loss, count_correct<T>(p, y), x.dim(0)};
     }
 
     // One optimisation step on a batch (Keras' train_on_batch): gradients of the mean loss, then the
@@ -155,33 +156,24 @@ public:
     // Training: see training_loop.hpp for the loop, FitOptions and the callbacks.
     History fit(const Tensor<T>& x, const std::vector<int>& labels, const FitOptions& options = {},
                 const std::vector<CallbackRef>& callbacks = {}) {
-        return fit(x, targets_from(labels, x.dim(0)).view(), options, callbacks);
+        return fit(x, class_targets<T>(labels, x.dim(0), output_shape()).view(), options, callbacks);
     }
-
     History fit(TensorView<const T> x, TensorView<const T> y, const FitOptions& options = {},
                 const std::vector<CallbackRef>& callbacks = {}) {
-        check_dataset(x, y);
-        require<ArgumentError>(options.validation_split >= 0 && options.validation_split < 1,
-                               "fit: expected validation_split in [0, 1), got ", options.validation_split);
-        const std::size_t n = x.dim(0);
-        const auto held_out = static_cast<std::size_t>(std::floor(static_cast<double>(n) * options.validation_split));
-        LocalTrainStep<T> step;
-        if (held_out == 0) return run_training(*this, x, y, nullptr, options, callbacks, step);
-        const ValidationData<T> validation{x.rows(n - held_out, n), y.rows(n - held_out, n)};
-        return run_training(*this, x.rows(0, n - held_out), y.rows(0, n - held_out), &validation, options, callbacks, step);
+        check_dataset<T>(x, y, input_shape_, output_shape(), layers_.empty());
+        return fit_with_split(*this, x, y, options, callbacks);
     }
-
     History fit(TensorView<const T> x, TensorView<const T> y, const ValidationData<T>& validation,
                 const FitOptions& options = {}, const std::vector<CallbackRef>& callbacks = {}) {
-        check_dataset(x, y);
-        check_dataset(validation.x, validation.y);
+        check_dataset<T>(x, y, input_shape_, output_shape(), layers_.empty());
+        check_dataset<T>(validation.x, validation.y, input_shape_, output_shape(), layers_.empty());
         require<ArgumentError>(validation.x.dim(0) >= 1, "fit: the validation data has no samples");
         LocalTrainStep<T> step;
         return run_training(*this, x, y, &validation, options, callbacks, step);
     }
 
     Evaluation evaluate(const Tensor<T>& x, const std::vector<int>& labels, std::size_t batch_size = 256) {
-        return evaluate(x, targets_from(labels, x.dim(0)).view(), batch_size);
+        return evaluate(x, class_targets<T>(labels, x.dim(0), output_shape()).view(), batch_size);
     }
 
     Evaluation evaluate(TensorView<const T> x, TensorView<const T> y, std::size_t batch_size = 256) {
@@ -194,14 +186,14 @@ public:
     BatchResult evaluate_sums(TensorView<const T> x, TensorView<const T> y, std::size_t batch_size = 256) {
         const std::lock_guard lock(*mutex_);
         require(compiled(), "evaluate: compile the model first (the loss is needed)");
-        check_dataset(x, y);
+        check_dataset<T>(x, y, input_shape_, output_shape(), layers_.empty());
         require<ArgumentError>(batch_size >= 1, "evaluate: batch size must be at least 1");
         BatchResult sums{0, 0, x.dim(0)};
         for (std::size_t b = 0; b < x.dim(0); b += batch_size) {
             const std::size_t e = std::min(x.dim(0), b + batch_size);
             const auto p = forward(x.rows(b, e), false);
             sums.loss_sum += loss_->value(p, y.rows(b, e));
-            sums.correct += count_correct(p, y.rows(b, e));
+            sums.correct += count_correct<T>(p, y.rows(b, e));
         }
         return sums;
     }
@@ -209,7 +201,7 @@ public:
     // Model outputs (probabilities after a Softmax) for every sample: (N, output_shape...).
     Tensor<T> predict(TensorView<const T> x, std::size_t batch_size = 256) {
         const std::lock_guard lock(*mutex_);
-        check_batch(x, input_shape_, "input");
+        check_batch<T>(x, input_shape_, "input");
         require<ArgumentError>(batch_size >= 1, "predict: batch size must be at least 1");
         Tensor<T> out(output_shape().with_batch(x.dim(0)));
         const std::size_t per_sample = output_shape().elements();
@@ -247,21 +239,7 @@ public:
     static Sequential load_from_memory(const std::vector<unsigned char>& bytes, const std::string& what = "model") {
         const auto contents = model_file::decode<T>(bytes, what);
         Sequential net(contents.input_shape);
-        for (std::size_t l = 0; l < contents.layers.size(); ++l) {
-            const auto& record = contents.layers[l];
-            std::size_t stored = 0;
-            for (const auto& parameter : record.parameters) stored += parameter.second.size();
-            try {
-                auto layer = LayerRegistry<T>::instance().create(record.type, record.config);
-                // Settings that ask for more weights than the file holds fail here, before build allocates them.
-                const std::size_t needed = layer->param_count_for(net.output_shape());
-                require<IoError>(needed <= stored, "it needs ", needed, " parameter values on input ", net.output_shape(),
-                                 " but the file holds ", stored, " for it");
-                net.add(std::move(layer));
-            } catch (const Error& e) {
-                throw IoError(detail::concat(what, ": layer ", l, " (", record.type, ") cannot be rebuilt: ", e.what()));
-            }
-        }
+        model_file::rebuild(net, contents, what);
         model_file::assign_weights(contents, net.input_shape_, net.layers_, what);
         return net;
     }
@@ -276,41 +254,6 @@ private:
         for (auto& l : layers_)
             for (auto& p : l->parameters()) params_.push_back(p);
         if (optimizer_) optimizer_->reset();
-    }
-
-    // Counts samples whose largest output is at the position of their largest target.
-    static std::size_t count_correct(TensorView<const T> p, TensorView<const T> y) {
-        const std::size_t n = p.dim(0), c = n ? p.size() / n : 0;
-        std::size_t correct = 0;
-        for (std::size_t i = 0; i < n; ++i) {
-            const T* pr = p.data() + i * c;
-            const T* yr = y.data() + i * c;
-            correct += std::max_element(pr, pr + c) - pr == std::max_element(yr, yr + c) - yr;
-        }
-        return correct;
-    }
-
-    // One-hot targets for class labels, checked against the model's output width.
-    Tensor<T> targets_from(const std::vector<int>& labels, std::size_t samples) const {
-        require<ShapeError>(labels.size() == samples, "expected one label per sample: ", samples, " samples but ",
-                            labels.size(), " labels");
-        require<ShapeError>(output_shape().rank() == 1, "class labels need a model with flat outputs, this one outputs ",
-                            output_shape());
-        return one_hot<T>(labels, output_shape()[0]);
-    }
-
-    void check_batch(TensorView<const T> x, const Shape& per_sample, const char* what) const {
-        if (!(x.shape() == per_sample.with_batch(x.rank() ? x.dim(0) : 0)))  // the message only on failure
-            throw ShapeError(detail::concat("expected ", what, " of shape (N, ", per_sample.to_string().substr(1),
-                                            " but got ", x.shape()));
-    }
-
-    void check_dataset(TensorView<const T> x, TensorView<const T> y) const {
-        require<ArgumentError>(!layers_.empty(), "the model has no layers");
-        check_batch(x, input_shape_, "input");
-        check_batch(y, output_shape(), "targets");
-        require<ShapeError>(x.dim(0) == y.dim(0), "expected as many targets as samples: ", x.dim(0), " samples but ",
-                            y.dim(0), " targets");
     }
 
     Shape input_shape_;
