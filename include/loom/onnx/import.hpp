@@ -197,7 +197,9 @@ private:
 
     const TensorProto& constant(std::size_t input) const {
         const auto it = constants_.find(node_->input[input]);
-        check(it != constants_.end(), "input ", input, " ('", node_->input[input], "') must be a constant");
+        check(it != constants_.end(), "input ", input, " ('", node_->input[input],
+              "') must be a constant (an initializer or a Constant node); loom imports sequential graphs only: one "
+              "chain of nodes, without branches");
         return *it->second;
     }
     bool has_input(std::size_t i) const { return node_->input.size() > i && !node_->input[i].empty(); }

@@ -105,9 +105,13 @@ inline WireWriter encode(const TensorProto& t) {
     WireWriter w;
     if (!t.dims.empty()) w.packed_ints(1, t.dims);
     w.int_field(2, t.data_type);
+    if (!t.float_data.empty()) w.bytes_field(4, t.float_data.data(), t.float_data.size() * sizeof(float));
+    if (!t.int32_data.empty()) w.packed_ints(5, t.int32_data);
     if (!t.int64_data.empty()) w.packed_ints(7, t.int64_data);
     w.string_field(8, t.name);
     if (!t.raw_data.empty()) w.string_field(9, t.raw_data);
+    if (!t.double_data.empty()) w.bytes_field(10, t.double_data.data(), t.double_data.size() * sizeof(double));
+    if (t.external) w.int_field(14, 1);
     return w;
 }
 
@@ -117,6 +121,7 @@ inline WireWriter encode(const AttributeProto& a) {
     if (a.type == attribute_type::float32) w.float_field(2, a.f);
     if (a.type == attribute_type::int64) w.int_field(3, a.i);
     if (a.type == attribute_type::string) w.string_field(4, a.s);
+    if (a.type == attribute_type::tensor && !a.t.empty()) w.message_field(5, encode(a.t[0]));
     if (a.type == attribute_type::ints) w.packed_ints(8, a.ints);
     w.int_field(20, a.type);
     return w;
