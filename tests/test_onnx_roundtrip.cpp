@@ -132,7 +132,7 @@ TEST_CASE("onnx export: the graph has the documented shape") {
     CHECK(ops == "Transpose Conv Relu MaxPool Conv Tanh MaxPool Flatten Sigmoid Gemm Tanh Gemm Softmax ");
 }
 
-TEST_CASE("onnx export: a layer ONNX cannot express is an ArgumentError naming it; files are written atomically") {
+TEST_CASE("onnx export: a layer ONNX cannot express is an ArgumentError naming it, and files are written atomically") {
     loom::Sequential<float> net({4}, 1);
     net.add<loom::Dense>(3).add(std::make_unique<Doubler<float>>()).add<loom::Dense>(2);
     CHECK_THROWS_WITH_AS(loom::onnx::to_bytes(net),
