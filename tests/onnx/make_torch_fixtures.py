@@ -54,13 +54,39 @@ def train(model, x, y, steps, batch=64):
     model.eval()
 
 
+class TinyCnn(nn.Module):
+    """Conv (pads 1), ReLU, MaxPool, a reshape (Constant + Reshape), MatMul + Add and Softmax on (N, 2, 4, 4)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(2, 3, 3, padding=1)
+        self.affine = Affine(12, 4)
+
+    def forward(self, x):
+        x = nn.functional.max_pool2d(torch.relu(self.conv(x)), 2)
+        return torch.softmax(self.affine(x.reshape(-1, 12)), dim=1)
+
+
+def write_fuzz_seeds(out):
+    out.mkdir(parents=True, exist_ok=True)
+    model = TinyCnn().eval()
+    for opset in (11, 17):
+        torch.onnx.export(model, torch.zeros(1, 2, 4, 4), str(out / f"torch_tiny_opset{opset}.onnx"),
+                          opset_version=opset, input_names=["input"], output_names=["output"],
+                          dynamic_axes={"input": {0: "N"}, "output": {0: "N"}})
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out_dir")
     parser.add_argument("--data-dir", default="/usr/share/datasets/fashion-mnist")
     parser.add_argument("--steps", type=int, default=100, help="Adam steps of 64 images per model")
+    parser.add_argument("--fuzz-seeds", action="store_true",
+                        help="instead, write tiny untrained exports (opsets 11 and 17) as seeds for tests/fuzz/corpus/onnx")
     args = parser.parse_args()
     torch.manual_seed(0)
+    if args.fuzz_seeds:
+        return write_fuzz_seeds(Path(args.out_dir))
     torch.set_num_threads(1)
     out = Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)
