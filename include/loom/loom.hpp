@@ -31,3 +31,4 @@
 #include "loom/model/history_csv.hpp"
 #include "loom/model/lenet.hpp"
 #include "loom/model/sequential.hpp"
+#include "loom/onnx/onnx.hpp"
