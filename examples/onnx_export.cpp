@@ -18,16 +18,18 @@ int main(int argc, char** argv) try {
     const auto batch_size = cli.integer("batch-size", 128, "minibatch size");
     const std::string layout = cli.text("layout", "nhwc", "input layout of the ONNX graph: nhwc or nchw");
     const std::string out = cli.text("out", "lenet.onnx", "the ONNX file to write");
+    const auto test_size = cli.integer("test-size", 10000, "test images to evaluate on (the first N)");
     const std::string data_dir = cli.text("data-dir", std::string(loom::fashion_mnist::default_dir),
                                           "folder with the Fashion-MNIST .gz files");
     if (!cli.finish()) return 0;
-    loom::require<loom::ArgumentError>(epochs >= 1 && train_size >= 1 && batch_size >= 1,
-                                       "--epochs, --train-size and --batch-size must be positive");
+    loom::require<loom::ArgumentError>(epochs >= 1 && train_size >= 1 && batch_size >= 1 && test_size >= 1,
+                                       "--epochs, --train-size, --test-size and --batch-size must be positive");
     loom::require<loom::ArgumentError>(layout == "nhwc" || layout == "nchw", "--layout must be nhwc or nchw");
 
     const auto train = loom::fashion_mnist::load(data_dir, loom::fashion_mnist::Split::train,
                                                  static_cast<std::size_t>(train_size));
-    const auto test = loom::fashion_mnist::load(data_dir, loom::fashion_mnist::Split::test);
+    const auto test = loom::fashion_mnist::load(data_dir, loom::fashion_mnist::Split::test,
+                                                static_cast<std::size_t>(test_size));
     auto net = loom::lenet<float>();
     const auto updates = static_cast<std::uint64_t>(epochs) *
                          ((train.size() + static_cast<std::size_t>(batch_size) - 1) / static_cast<std::size_t>(batch_size));
@@ -47,7 +49,7 @@ int main(int argc, char** argv) try {
               << ", output 'output' (N, 10) probabilities)\n";
 
     auto back = loom::onnx::load<float>(out);
-    const bool same = back.predict(test.images) == net.predict(test.images);
+    const bool same = back.predict(test.images) == net.predict(test.images);  // bitwise
     std::cout << "read back with loom::onnx::load: predictions " << (same ? "identical" : "DIFFER") << '\n';
     return same ? 0 : 1;
 } catch (const std::exception& e) {
