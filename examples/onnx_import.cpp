@@ -33,7 +33,7 @@ int main(int argc, char** argv) try {
     loom::require<loom::ArgumentError>(net.input_shape() == test.images.shape().without_batch(),
                                        "the model takes ", net.input_shape(), ", not Fashion-MNIST's (28, 28, 1)");
     const auto start = std::chrono::steady_clock::now();
-    const auto classes = net.predict_classes(test.images);
+    const auto classes = loom::argmax_rows(net.predict(test.images));
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     std::size_t correct = 0;
     for (std::size_t i = 0; i < classes.size(); ++i) correct += classes[i] == test.labels[i];

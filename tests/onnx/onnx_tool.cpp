@@ -167,7 +167,8 @@ int import_models(const fs::path& dir) {
         // The opsets of one PyTorch model must import to bitwise the same loom weights; then loom's
         // (deterministic) predictions are the same too, and only the first of them is computed.
         std::vector<float> weights;
-        for (const auto& p : net.parameters()) weights.insert(weights.end(), p.value->begin(), p.value->end());
+        for (std::size_t l = 0; l < net.size(); ++l)
+            for (const auto& p : net.layer(l).parameters()) weights.insert(weights.end(), p.value->begin(), p.value->end());
         auto& y = predictions[outputs];
         if (weights_of[outputs].empty()) {
             weights_of[outputs] = weights;
