@@ -29,6 +29,13 @@ onnx::AttributeProto integer(std::string name, std::int64_t v) {
     a.i = v;
     return a;
 }
+onnx::AttributeProto text(std::string name, std::string v) {
+    onnx::AttributeProto a;
+    a.name = std::move(name);
+    a.type = onnx::attribute_type::string;
+    a.s = std::move(v);
+    return a;
+}
 onnx::AttributeProto real(std::string name, float v) {
     onnx::AttributeProto a;
     a.name = std::move(name);
@@ -169,6 +176,39 @@ TEST_CASE("onnx import: an NHWC input behind a Transpose, explicit 'same' pads, 
     // Conv's kernel went from (f, c, kh, kw) to loom's (kh, kw, c, f).
     auto& conv = dynamic_cast<loom::Conv2D<float>&>(net.layer(0));
     CHECK(conv.weights()[((1 * 3 + 2) * 2 + 1) * 3 + 2] == ramp(54, 0.3f)[((2 * 2 + 1) * 3 + 1) * 3 + 2]);
+}
+
+TEST_CASE("onnx import: a Keras-style graph (tf2onnx: NHWC in, Transpose, Conv, Transpose back, Reshape, MatMul + Add)") {
+    loom::Sequential<float> keras({6, 5, 2}, 21);
+    keras.add<loom::Conv2D>(3, 3, loom::Padding::Same).add<loom::ReLU>().add<loom::Flatten>().add<loom::Dense>(4)
+        .add<loom::Softmax>();
+    auto& conv = dynamic_cast<loom::Conv2D<float>&>(keras.layer(0));
+    auto& dense = dynamic_cast<loom::Dense<float>&>(keras.layer(3));
+    std::vector<float> kernel(conv.weights().size());  // ONNX's (f, c, kh, kw) from loom's (kh, kw, c, f)
+    for (std::size_t o = 0; o < 3; ++o)
+        for (std::size_t c = 0; c < 2; ++c)
+            for (std::size_t y = 0; y < 3; ++y)
+                for (std::size_t x = 0; x < 3; ++x)
+                    kernel[((o * 2 + c) * 3 + y) * 3 + x] = conv.weights()[((y * 3 + x) * 2 + c) * 3 + o];
+    Graph g({6, 5, 2});
+    g.init("k", {3, 2, 3, 3}, kernel);
+    g.init("kb", {3}, std::vector<float>(conv.bias().begin(), conv.bias().end()));
+    g.init("w", {90, 4}, std::vector<float>(dense.weights().begin(), dense.weights().end()));  // NHWC order: as is
+    g.init("b", {4}, std::vector<float>(dense.bias().begin(), dense.bias().end()));
+    g.m.graph.initializer.push_back(onnx::make_int64_tensor("shape", {-1, 90}));
+    g.node("Transpose", {"input"}, {ints("perm", {0, 3, 1, 2})});
+    g.node("Conv", {"n0", "k", "kb"}, {text("auto_pad", "SAME_UPPER")});
+    g.node("Relu", {"n1"});
+    g.node("Transpose", {"n2"}, {ints("perm", {0, 2, 3, 1})});
+    g.node("Reshape", {"n3", "shape"});
+    g.node("MatMul", {"n4", "w"});
+    g.node("Add", {"n5", "b"});
+    g.node("Softmax", {"n6"}, {integer("axis", -1)});
+    auto net = g.load();
+    CHECK(net.input_shape() == keras.input_shape());
+    loom::Tensor<float> x({4, 6, 5, 2});
+    for (std::size_t i = 0; i < x.size(); ++i) x[i] = std::cos(0.3f * static_cast<float>(i));
+    CHECK(net.predict(x) == keras.predict(x));
 }
 
 TEST_CASE("onnx import: unsupported ops, attributes and graph shapes name the node, the op and what is supported") {
