@@ -8,6 +8,7 @@ time per epoch, 10,000-image inference time, test accuracy and peak memory, like
 
     apt-get install python3-torch python3-numpy
     python3 bench/pytorch_lenet.py --epochs 10 --threads 2
+    python3 bench/pytorch_lenet.py --epochs 10 --save-onnx pytorch_lenet.onnx   # then: build/examples/onnx_import
 """
 import argparse
 import gzip
@@ -64,6 +65,8 @@ def main():
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--data-dir", default="/usr/share/datasets/fashion-mnist")
+    parser.add_argument("--save-onnx", metavar="PATH", help="export the trained model to this ONNX file")
+    parser.add_argument("--opset", type=int, default=13, help="ONNX opset of --save-onnx")
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -101,6 +104,11 @@ def main():
     t = time.perf_counter()
     accuracy(model, x_test, y_test, args.batch_size)
     inference = time.perf_counter() - t
+    if args.save_onnx:
+        model.eval()
+        torch.onnx.export(model, x_test[:1], args.save_onnx, opset_version=args.opset, input_names=["input"],
+                          output_names=["output"], dynamic_axes={"input": {0: "N"}, "output": {0: "N"}})
+        print(f"saved {args.save_onnx} (opset {args.opset}); test accuracy {accuracy(model, x_test, y_test, args.batch_size)[1]:.4f}")
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"mean epoch {sum(epoch_times) / len(epoch_times):.1f} s (each including the validation pass); "
           f"inference of {len(x_test)} images {inference:.2f} s; peak memory {peak_mib:.0f} MiB")

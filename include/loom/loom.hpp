@@ -39,4 +39,5 @@
 #include "loom/model/progress_bar.hpp"
 #include "loom/model/reduce_lr_on_plateau.hpp"
 #include "loom/model/sequential.hpp"
+#include "loom/onnx/onnx.hpp"
 #include "loom/instantiate.hpp"

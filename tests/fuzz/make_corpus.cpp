@@ -5,6 +5,7 @@
 #include <span>
 
 #include "loom/loom.hpp"
+#include "loom/onnx/onnx.hpp"
 
 namespace fs = std::filesystem;
 
@@ -43,6 +44,13 @@ int main(int argc, char** argv) {
     loom::Sequential<double> line({1}, 3);
     line.add<loom::Dense>(1);
     line.save(root / "model" / "double.loom");
+    // fuzz_onnx: the same models as ONNX, in both input layouts (torch.onnx.export seeds come from
+    // tests/onnx/make_torch_fixtures.py --fuzz-seeds).
+    fs::create_directories(root / "onnx");
+    loom::onnx::save(mlp, root / "onnx" / "mlp.onnx");
+    loom::onnx::save(cnn, root / "onnx" / "cnn_nhwc.onnx");
+    loom::onnx::save(cnn, root / "onnx" / "cnn_nchw.onnx", {loom::onnx::Layout::NCHW});
+    loom::onnx::save(line, root / "onnx" / "double.onnx");
 
     loom::Tensor<float> x(loom::Shape{6, 3});
     for (std::size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(i % 5) / 5.0f;
