@@ -19,19 +19,26 @@ struct GzipOutcome {
     bool operator==(const GzipOutcome&) const = default;
 };
 
-// Reads in pieces of `piece` bytes (small pieces exercise the reader between calls) until the end of
-// the data or `limit` bytes, which keeps a fuzzed decompression bomb small.
+// Reads into `result` in pieces of `piece` bytes (small pieces exercise the reader between calls) until
+// the end of the data or `limit` bytes, which keeps a fuzzed decompression bomb small. An error
+// propagates, leaving in `result` the bytes read before it.
+inline void read_into(GzipOutcome& result, loom::GzipReader& in, std::size_t piece = 1000,
+                      std::size_t limit = std::numeric_limits<std::size_t>::max()) {
+    std::vector<unsigned char> buffer(piece);
+    while (result.bytes.size() < limit) {
+        const std::size_t got = in.read(buffer.data(), buffer.size());
+        if (got == 0) break;
+        result.bytes.insert(result.bytes.end(), buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(got));
+    }
+    result.truncated = in.truncated();
+}
+
+// The same, with an IoError kept as the outcome's error.
 inline GzipOutcome read_all(loom::GzipReader& in, std::size_t piece = 1000,
                             std::size_t limit = std::numeric_limits<std::size_t>::max()) {
     GzipOutcome result;
     try {
-        std::vector<unsigned char> buffer(piece);
-        while (result.bytes.size() < limit) {
-            const std::size_t got = in.read(buffer.data(), buffer.size());
-            if (got == 0) break;
-            result.bytes.insert(result.bytes.end(), buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(got));
-        }
-        result.truncated = in.truncated();
+        read_into(result, in, piece, limit);
     } catch (const loom::IoError& e) {
         result.error = e.what();
     }

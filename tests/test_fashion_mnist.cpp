@@ -6,8 +6,11 @@
 #include <array>
 #include <chrono>
 #include <filesystem>
+#include <source_location>
 #include <string>
+#include <vector>
 
+#include "expect_error.hpp"
 #include "temp_dir.hpp"
 #include "loom/data/fashion_mnist.hpp"
 
@@ -26,13 +29,10 @@ void write_fake_split(const fs::path& dir, fm::Split split, std::size_t n, std::
     loom::write_idx(fm::file_path(dir, split, false), labels, true);
 }
 
-std::string load_error(const fs::path& dir, fm::Split split) {
-    try {
-        (void)fm::load(dir, split);
-    } catch (const loom::IoError& e) {
-        return e.what();
-    }
-    return "";
+// Loading the split throws IoError with the facts in its message.
+void load_error(const fs::path& dir, fm::Split split, const std::vector<std::string>& facts,
+                std::source_location where = std::source_location::current()) {
+    loom_test::expect_error<loom::IoError>([&] { (void)fm::load(dir, split); }, facts, {}, where);
 }
 
 }  // namespace
@@ -60,15 +60,13 @@ TEST_CASE("fashion_mnist: synthetic split loads with shape, scale and limit") {
 TEST_CASE("fashion_mnist: inconsistent or missing files") {
     loom_test::TempDir dir;
     write_fake_split(dir.path, fm::Split::train, 3, 4);
-    CHECK(load_error(dir.path, fm::Split::train).find("holds 3 images but") != std::string::npos);
+    load_error(dir.path, fm::Split::train, {"holds 3 images but"});
 
-    const auto missing = load_error(dir.path, fm::Split::test);
-    CHECK(missing.find("t10k-images-idx3-ubyte.gz") != std::string::npos);
-    CHECK(missing.find("dataset-fashion-mnist") != std::string::npos);
+    load_error(dir.path, fm::Split::test, {"t10k-images-idx3-ubyte.gz", "dataset-fashion-mnist"});
 
     loom::write_idx(fm::file_path(dir.path, fm::Split::train, false),
                     loom::Tensor<std::uint8_t>(loom::Shape{3}, {0, 10, 1}), true);
-    CHECK(load_error(dir.path, fm::Split::train).find("label 10 at index 1") != std::string::npos);
+    load_error(dir.path, fm::Split::train, {"label 10 at index 1"});
 }
 
 TEST_CASE("fashion_mnist: the installed dataset") {

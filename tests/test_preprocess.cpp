@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "expect_error.hpp"
 #include "loom/data/preprocess.hpp"
 
 TEST_CASE("preprocess: to_float scales and keeps the shape") {
@@ -29,13 +30,7 @@ TEST_CASE("preprocess: labels_from and one_hot") {
     CHECK(targets == loom::Tensor<float>(loom::Shape{3, 3}, {0, 0, 1, 1, 0, 0, 0, 1, 0}));
 
     const std::vector<int> bad{0, 1, 3};
-    try {
-        (void)loom::one_hot<float>(bad, 3);
-        FAIL("expected ArgumentError");
-    } catch (const loom::ArgumentError& e) {
-        const std::string msg = e.what();
-        CHECK(msg.find("label 3 at index 2") != std::string::npos);
-    }
+    loom_test::expect_error<loom::ArgumentError>([&] { (void)loom::one_hot<float>(bad, 3); }, {"label 3 at index 2"});
     CHECK_THROWS_AS((void)loom::one_hot<float>(std::vector<int>{-1}, 3), loom::ArgumentError);
     CHECK_THROWS_AS((void)loom::one_hot<float>(labels, 0), loom::ArgumentError);
 }

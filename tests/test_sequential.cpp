@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <sstream>
 
+#include "expect_error.hpp"
 #include "loom/loom.hpp"
 #include "scoped_threads.hpp"
 #include "temp_dir.hpp"
@@ -42,15 +43,7 @@ TEST_CASE("LeNet summary shows the notebook's parameter counts") {
 
 TEST_CASE("add rejects layers whose shapes do not chain, naming the layer and both shapes") {
     loom::Sequential<float> net({28, 28, 1});
-    try {
-        net.add<loom::Dense>(10);
-        FAIL("expected ShapeError");
-    } catch (const loom::ShapeError& e) {
-        const std::string msg = e.what();
-        CHECK(msg.find("Dense") != std::string::npos);
-        CHECK(msg.find("(28, 28, 1)") != std::string::npos);
-        CHECK(msg.find("Flatten") != std::string::npos);
-    }
+    loom_test::expect_error<loom::ShapeError>([&] { net.add<loom::Dense>(10); }, {"Dense", "(28, 28, 1)", "Flatten"});
     loom::Sequential<float> flat({10});
     CHECK_THROWS_AS(flat.add<loom::Conv2D>(4, 3), loom::ShapeError);
     loom::Sequential<float> small({3, 3, 1});
