@@ -17,12 +17,16 @@
 
 #include "expect_error.hpp"
 #include "temp_dir.hpp"
+#include "fit_helpers.hpp"
 #include "loom/loom.hpp"
 
 namespace fs = std::filesystem;
 using loom_test::expect_error;
 
 namespace {
+
+using loom_test::quiet;
+using loom_test::weights;
 
 void write_bytes(const fs::path& p, const std::vector<unsigned char>& bytes) {
     std::ofstream out(p, std::ios::binary | std::ios::trunc);
@@ -36,15 +40,6 @@ void write_gz(const fs::path& p, const std::vector<unsigned char>& bytes) {
     REQUIRE(f != nullptr);
     REQUIRE(gzwrite(f, bytes.data(), static_cast<unsigned>(bytes.size())) == static_cast<int>(bytes.size()));
     REQUIRE(gzclose(f) == Z_OK);
-}
-
-loom::FitOptions quiet(std::size_t epochs, std::size_t batch) {
-    loom::FitOptions o;
-    o.epochs = epochs;
-    o.batch_size = batch;
-    o.seed = 1;
-    o.verbose = false;
-    return o;
 }
 
 // A small classifier of (6, 6, 1) images into 3 classes, and data for it.
@@ -66,12 +61,6 @@ std::vector<int> labels(std::size_t n) {
     std::vector<int> y(n);
     for (std::size_t i = 0; i < n; ++i) y[i] = static_cast<int>(i % 3);
     return y;
-}
-
-std::vector<float> weights(const loom::Sequential<float>& net) {
-    std::vector<float> w;
-    for (const auto& p : net.parameters()) w.insert(w.end(), p.value->begin(), p.value->end());
-    return w;
 }
 
 // read_idx(dir / name) throws IoError with the facts; the file is named "<dir>/name" in every message.

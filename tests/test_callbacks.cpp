@@ -9,10 +9,17 @@
 #include <string>
 #include <vector>
 
+#include "fit_helpers.hpp"
 #include "loom/loom.hpp"
 #include "temp_dir.hpp"
 
 namespace {
+
+// The weights as doubles, as TrainingControl::get_weights gives them.
+std::vector<double> weights(const loom::Sequential<float>& net) {
+    const auto w = loom_test::weights(net);
+    return {w.begin(), w.end()};
+}
 
 // Three noisy classes of 4-feature samples: learnable, but a fast learning rate overfits them.
 struct Data {
@@ -37,21 +44,7 @@ loom::Sequential<float> model(double rate = 0.05, bool dropout = true) {
     return net;
 }
 
-loom::FitOptions options(std::size_t epochs) {
-    loom::FitOptions o;
-    o.epochs = epochs;
-    o.batch_size = 8;
-    o.seed = 3;
-    o.verbose = false;
-    o.validation_split = 0.3;
-    return o;
-}
-
-std::vector<double> weights(const loom::Sequential<float>& net) {
-    std::vector<double> w;
-    for (const auto& p : net.parameters()) w.insert(w.end(), p.value->begin(), p.value->end());
-    return w;
-}
+loom::FitOptions options(std::size_t epochs) { return loom_test::quiet(epochs, 8, 3, 0.3); }
 
 // Records what the loop reports, and can stop the run at a given epoch.
 class Recorder : public loom::Callback {

@@ -9,10 +9,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fit_helpers.hpp"
 #include "loom/loom.hpp"
 #include "temp_dir.hpp"
 
 namespace {
+
+using loom_test::weights;
 
 struct Data {
     loom::Tensor<float> x{loom::Shape{120, 6, 6, 1}};
@@ -34,21 +37,7 @@ loom::Sequential<float> model() {
     return net;
 }
 
-std::vector<float> weights(const loom::Sequential<float>& net) {
-    std::vector<float> w;
-    for (const auto& p : net.parameters()) w.insert(w.end(), p.value->begin(), p.value->end());
-    return w;
-}
-
-loom::FitOptions options(std::size_t epochs) {
-    loom::FitOptions o;
-    o.epochs = epochs;
-    o.batch_size = 16;
-    o.seed = 5;
-    o.verbose = false;
-    o.validation_split = 0.2;
-    return o;
-}
+loom::FitOptions options(std::size_t epochs) { return loom_test::quiet(epochs, 16, 5, 0.2); }
 
 }  // namespace
 

@@ -1,18 +1,12 @@
 // Training converges on small synthetic problems, and is reproducible for a seed and thread count.
 #include <doctest/doctest.h>
 
+#include "fit_helpers.hpp"
 #include "loom/loom.hpp"
 
 namespace {
 
-loom::FitOptions quiet(std::size_t epochs, std::size_t batch, std::uint64_t seed = 1) {
-    loom::FitOptions o;
-    o.epochs = epochs;
-    o.batch_size = batch;
-    o.seed = seed;
-    o.verbose = false;
-    return o;
-}
+using loom_test::quiet;
 
 // Three Gaussian blobs in 2-D.
 void blobs(loom::Tensor<float>& x, std::vector<int>& y, std::size_t n, std::uint64_t seed) {
