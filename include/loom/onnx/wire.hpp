@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "loom/core/bytes.hpp"
 #include "loom/core/error.hpp"
 
 namespace loom::onnx {
@@ -17,14 +18,15 @@ namespace loom::onnx {
 // The wire types of protobuf; groups (3, 4) are obsolete and never appear in ONNX.
 enum class WireType : std::uint8_t { Varint = 0, Fixed64 = 1, Bytes = 2, Fixed32 = 5 };
 
-class WireWriter {
+// Built on ByteWriter, whose raw little-endian bytes are protobuf's fixed32 and fixed64 too.
+class WireWriter : public ByteWriter {
 public:
     void varint(std::uint64_t v) {
         while (v >= 0x80) {
-            bytes_.push_back(static_cast<unsigned char>(v | 0x80));
+            bytes().push_back(static_cast<unsigned char>(v | 0x80));
             v >>= 7;
         }
-        bytes_.push_back(static_cast<unsigned char>(v));
+        bytes().push_back(static_cast<unsigned char>(v));
     }
     void tag(std::uint32_t field, WireType type) { varint((std::uint64_t{field} << 3) | static_cast<unsigned>(type)); }
 
@@ -45,7 +47,7 @@ public:
     void string_field(std::uint32_t field, std::string_view s) { bytes_field(field, s.data(), s.size()); }
     // A nested message, written into its own writer first because its length comes before it.
     void message_field(std::uint32_t field, const WireWriter& message) {
-        bytes_field(field, message.bytes_.data(), message.bytes_.size());
+        bytes_field(field, message.bytes().data(), message.bytes().size());
     }
     // A packed repeated int64 field (ONNX's dims and ints).
     void packed_ints(std::uint32_t field, const std::vector<std::int64_t>& values) {
@@ -53,16 +55,6 @@ public:
         for (std::int64_t v : values) packed.varint(static_cast<std::uint64_t>(v));
         message_field(field, packed);
     }
-
-    void raw(const void* data, std::size_t size) {
-        const auto* p = static_cast<const unsigned char*>(data);
-        bytes_.insert(bytes_.end(), p, p + size);
-    }
-    const std::vector<unsigned char>& bytes() const { return bytes_; }
-    std::vector<unsigned char>& bytes() { return bytes_; }
-
-private:
-    std::vector<unsigned char> bytes_;
 };
 
 // A field as read: its number, wire type, and value (an integer for varints and fixed values, a byte
