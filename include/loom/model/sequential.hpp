@@ -152,32 +152,35 @@ public:
         return copy;
     }
 
-    // Training: see training_loop.hpp for the loop, FitOptions and the callbacks.
+    // Training: see training_loop.hpp for the loop, FitOptions and the callbacks. `step` computes each
+    // batch's update (loom::mpi::fit passes its data-parallel step); null: in this process.
     History fit(const Tensor<T>& x, const std::vector<int>& labels, const FitOptions& options = {},
-                const std::vector<CallbackRef>& callbacks = {}) {
-        return fit(x, targets_from(labels, x.dim(0)).view(), options, callbacks);
+                const std::vector<CallbackRef>& callbacks = {}, TrainStep<T>* step = nullptr) {
+        return fit(x, targets_from(labels, x.dim(0)).view(), options, callbacks, step);
     }
 
     History fit(TensorView<const T> x, TensorView<const T> y, const FitOptions& options = {},
-                const std::vector<CallbackRef>& callbacks = {}) {
+                const std::vector<CallbackRef>& callbacks = {}, TrainStep<T>* step = nullptr) {
         check_dataset(x, y);
         require<ArgumentError>(options.validation_split >= 0 && options.validation_split < 1,
                                "fit: expected validation_split in [0, 1), got ", options.validation_split);
         const std::size_t n = x.dim(0);
         const auto held_out = static_cast<std::size_t>(std::floor(static_cast<double>(n) * options.validation_split));
-        LocalTrainStep<T> step;
-        if (held_out == 0) return run_training(*this, x, y, nullptr, options, callbacks, step);
+        LocalTrainStep<T> local;
+        TrainStep<T>& s = step ? *step : local;
+        if (held_out == 0) return run_training(*this, x, y, nullptr, options, callbacks, s);
         const ValidationData<T> validation{x.rows(n - held_out, n), y.rows(n - held_out, n)};
-        return run_training(*this, x.rows(0, n - held_out), y.rows(0, n - held_out), &validation, options, callbacks, step);
+        return run_training(*this, x.rows(0, n - held_out), y.rows(0, n - held_out), &validation, options, callbacks, s);
     }
 
     History fit(TensorView<const T> x, TensorView<const T> y, const ValidationData<T>& validation,
-                const FitOptions& options = {}, const std::vector<CallbackRef>& callbacks = {}) {
+                const FitOptions& options = {}, const std::vector<CallbackRef>& callbacks = {},
+                TrainStep<T>* step = nullptr) {
         check_dataset(x, y);
         check_dataset(validation.x, validation.y);
         require<ArgumentError>(validation.x.dim(0) >= 1, "fit: the validation data has no samples");
-        LocalTrainStep<T> step;
-        return run_training(*this, x, y, &validation, options, callbacks, step);
+        LocalTrainStep<T> local;
+        return run_training(*this, x, y, &validation, options, callbacks, step ? *step : local);
     }
 
     Evaluation evaluate(const Tensor<T>& x, const std::vector<int>& labels, std::size_t batch_size = 256) {

@@ -1,0 +1,111 @@
+#pragma once
+// DataParallelStep<T>: the TrainStep of loom::mpi::fit. Every rank holds the same weights and sees
+// the same global batch (the loop shuffles by seed and epoch alike on every rank); each rank
+//   1. takes its contiguous share of the batch's indices (shard.hpp; possibly none),
+//   2. computes the gradient of the *summed* loss over that share (Reduction::Sum),
+//   3. adds the gradients of all ranks with MPI_Allreduce, in double, in fixed-size buckets in
+//      parameter order (the same calls on every rank, whatever its share), with the batch's loss sum,
+//      correct count and sample count riding in the last bucket,
+//   4. divides by the global batch size, which gives the gradient of the batch's mean loss, and
+//   5. lets the optimizer step, the same step on every rank, so the weights stay identical.
+// Summing in double and rounding once to T keeps the P-rank gradient within float rounding of the
+// one-process gradient; the order of the additions differs, so the models are close, not bitwise equal.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstddef>
+#include <span>
+#include <vector>
+
+#include "loom/core/error.hpp"
+#include "loom/core/tensor.hpp"
+#include "loom/data/preprocess.hpp"
+#include "loom/distributed/abort_on_failure.hpp"
+#include "loom/distributed/communicator.hpp"
+#include "loom/distributed/shard.hpp"
+#include "loom/model/sequential.hpp"
+#include "loom/model/training_loop.hpp"
+
+namespace loom::mpi {
+
+template <class T>
+class DataParallelStep final : public TrainStep<T> {
+public:
+    // 2^18 doubles (2 MiB) per MPI_Allreduce: large enough that latency is paid a few times per step
+    // (LeNet: 5 buckets), small enough that no message needs a giant contiguous MPI buffer.
+    static constexpr std::size_t default_bucket = std::size_t{1} << 18;
+
+    explicit DataParallelStep(Communicator comm, std::size_t bucket = default_bucket) : comm_(comm), bucket_(bucket) {
+        require<ArgumentError>(bucket >= 1, "DataParallelStep: bucket size must be at least 1");
+    }
+
+    BatchResult train(Sequential<T>& net, TensorView<const T> x, TensorView<const T> y,
+                      std::span<const std::size_t> batch) override {
+        const auto [begin, end] = shard(batch.size(), comm_.rank(), comm_.size());
+        const auto params = net.parameters();
+        const std::size_t count = net.param_count();
+        sums_.assign(count + 3, 0.0);
+        if (end > begin) {
+            const auto mine = batch.subspan(begin, end - begin);
+            x_.resize(net.input_shape().with_batch(mine.size()));
+            y_.resize(net.output_shape().with_batch(mine.size()));
+            gather_rows<T>(x, mine, x_);
+            gather_rows<T>(y, mine, y_);
+            const BatchResult r = net.compute_gradients(x_, y_, Reduction::Sum);
+            std::size_t at = 0;
+            for (const auto& p : params)
+                for (const T g : *p.grad) sums_[at++] = static_cast<double>(g);
+            sums_[count] = r.loss_sum;
+            sums_[count + 1] = static_cast<double>(r.correct);
+            sums_[count + 2] = static_cast<double>(r.samples);
+        }
+
+        const auto start = std::chrono::steady_clock::now();
+        agreed_.mark();  // from here on every rank holds the same numbers
+        for (std::size_t at = 0; at < sums_.size(); at += bucket_)
+            comm_.sum(std::span<double>(sums_).subspan(at, std::min(bucket_, sums_.size() - at)));
+        reduce_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        ++steps_;
+
+        const BatchResult total{sums_[count], static_cast<std::size_t>(sums_[count + 1]),
+                                static_cast<std::size_t>(sums_[count + 2])};
+        require<NumericError>(std::isfinite(total.loss_sum), "the loss became ", total.loss_sum,
+                              " (weights are kept from before this batch; try a lower learning rate)");
+        agreed_.mark(false);
+        const double scale = 1.0 / static_cast<double>(batch.size());
+        std::size_t at = 0;
+        for (const auto& p : params)
+            for (T& g : *p.grad) g = static_cast<T>(sums_[at++] * scale);
+        net.optimizer().step(params);
+        return total;
+    }
+
+    // Each rank scores its share of the data; the sums are added up.
+    BatchResult evaluate(Sequential<T>& net, TensorView<const T> x, TensorView<const T> y, std::size_t batch_size) override {
+        const auto [begin, end] = shard(x.dim(0), comm_.rank(), comm_.size());
+        BatchResult mine;
+        if (end > begin) mine = net.evaluate_sums(x.rows(begin, end), y.rows(begin, end), batch_size);
+        double sums[3] = {mine.loss_sum, static_cast<double>(mine.correct), static_cast<double>(mine.samples)};
+        comm_.sum(sums);
+        return {sums[0], static_cast<std::size_t>(sums[1]), static_cast<std::size_t>(sums[2])};
+    }
+
+    bool is_primary() const override { return comm_.is_primary(); }
+
+    // Whether an error thrown now is thrown on every rank (abort_on_failure.hpp).
+    const AgreedFailure& agreed() const { return agreed_; }
+    // Time spent in MPI_Allreduce (waiting for the slowest rank included) and training steps so far.
+    double reduce_seconds() const { return reduce_seconds_; }
+    std::size_t steps() const { return steps_; }
+
+private:
+    Communicator comm_;
+    std::size_t bucket_;
+    std::vector<double> sums_;
+    Tensor<T> x_, y_;
+    AgreedFailure agreed_;
+    double reduce_seconds_ = 0;
+    std::size_t steps_ = 0;
+};
+
+}  // namespace loom::mpi

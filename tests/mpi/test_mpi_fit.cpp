@@ -1,0 +1,65 @@
+// loom::mpi::fit: data-parallel minibatch training keeps the ranks' weights identical and lands
+// within float rounding of Sequential::fit with the same seed and global batch.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+
+#include "loom/distributed/mpi.hpp"
+#include "mpi_test_data.hpp"
+
+TEST_CASE("mpi::fit: identical weights on every rank, close to the one-process fit, uneven last batch") {
+    const auto world = loom::mpi::world();
+    // 81 samples, 20% held out for validation: 65 to train, batches of 32, 32 and 1. The batch of one
+    // sample leaves rank 0 without samples, which must still join the reductions.
+    const auto data = loom_mpi_test::blobs<float>(81, 5, 3);
+    loom::FitOptions o;
+    o.epochs = 4;
+    o.batch_size = 32;
+    o.seed = 3;
+    o.validation_split = 0.2;
+    o.verbose = false;
+
+    // Each rank starts from its own seed: fit must broadcast rank 0's weights.
+    auto net = loom_mpi_test::mlp<float>(5, 16, 3, 100 + static_cast<std::uint64_t>(world.rank()));
+    const auto history = loom::mpi::fit(world, net, data.x, data.labels, o);
+    auto reference = loom_mpi_test::mlp<float>(5, 16, 3, 100);
+    const auto expected = reference.fit(data.x, data.labels, o);
+
+    const auto w = loom_mpi_test::weights(net), r = loom_mpi_test::weights(reference);
+    CHECK(loom_mpi_test::same_on_every_rank(world, w));
+    REQUIRE(w.size() == r.size());
+    double max_diff = 0, max_weight = 0, moved = 0;
+    const auto start = loom_mpi_test::weights(loom_mpi_test::mlp<float>(5, 16, 3, 100));
+    for (std::size_t i = 0; i < w.size(); ++i) {
+        max_diff = std::max(max_diff, std::abs(w[i] - r[i]));
+        max_weight = std::max(max_weight, std::abs(r[i]));
+        moved = std::max(moved, std::abs(r[i] - start[i]));
+    }
+    MESSAGE("ranks: ", world.size(), ", max |w_P - w_1| = ", max_diff, " (largest |w| ", max_weight, ", largest change by training ",
+            moved, ")");
+    CHECK(moved > 0.05);       // training moved the weights, so closeness means something
+    CHECK(max_diff < 1e-5);    // float rounding of the differently ordered sums, not a different model
+    REQUIRE(history.epochs() == expected.epochs());
+    for (std::size_t e = 0; e < history.epochs(); ++e) {
+        CHECK(history.loss[e] == doctest::Approx(expected.loss[e]).epsilon(1e-5));
+        CHECK(history.accuracy[e] == expected.accuracy[e]);
+        CHECK(history.val_loss[e] == doctest::Approx(expected.val_loss[e]).epsilon(1e-5));
+        CHECK(history.val_accuracy[e] == expected.val_accuracy[e]);
+    }
+    CHECK(loom_mpi_test::same_on_every_rank(world, history.val_loss));
+}
+
+TEST_CASE("mpi::fit: only rank 0 prints progress") {
+    const auto world = loom::mpi::world();
+    const auto data = loom_mpi_test::blobs<float>(40, 4, 2);
+    auto net = loom_mpi_test::mlp<float>(4, 6, 2, 1);
+    std::ostringstream log;
+    loom::FitOptions o;
+    o.epochs = 1;
+    o.batch_size = 8;
+    o.log = &log;
+    loom::mpi::fit(world, net, data.x, data.labels, o);
+    CHECK((log.str().find("loss") != std::string::npos) == world.is_primary());
+}
