@@ -23,7 +23,9 @@ TEST_CASE("mpi::fit: identical weights on every rank, close to the one-process f
 
     // Each rank starts from its own seed: fit must broadcast rank 0's weights.
     auto net = loom_mpi_test::mlp<float>(5, 16, 3, 100 + static_cast<std::uint64_t>(world.rank()));
-    const auto history = loom::mpi::fit(world, net, data.x, data.labels, o);
+    loom::mpi::ReduceTiming timing;
+    const auto history = loom::mpi::fit(world, net, data.x, data.labels, o, {}, &timing);
+    CHECK(timing.reductions == (world.size() > 1 ? 4 * 3 : 0));  // 4 epochs of 3 steps; none for a job of one
     auto reference = loom_mpi_test::mlp<float>(5, 16, 3, 100);
     const auto expected = reference.fit(data.x, data.labels, o);
 
@@ -41,6 +43,7 @@ TEST_CASE("mpi::fit: identical weights on every rank, close to the one-process f
             moved, ")");
     CHECK(moved > 0.05);       // training moved the weights, so closeness means something
     CHECK(max_diff < 1e-5);    // float rounding of the differently ordered sums, not a different model
+    if (world.size() == 1) CHECK(w == r);  // a job of one is Sequential::fit
     REQUIRE(history.epochs() == expected.epochs());
     for (std::size_t e = 0; e < history.epochs(); ++e) {
         CHECK(history.loss[e] == doctest::Approx(expected.loss[e]).epsilon(1e-5));

@@ -31,7 +31,7 @@ TEST_CASE("mpi::fit_full_batch: identical trace on every rank, within rounding o
     o.on_iteration = [&](std::size_t, double) { ++iterations; };
 
     auto net = nnet_like(50 + static_cast<std::uint64_t>(world.rank()));  // rank 0's weights are broadcast
-    loom::mpi::FullBatchTiming timing;
+    loom::mpi::ReduceTiming timing;
     const auto result = loom::mpi::fit_full_batch(world, net, data.x.view(), std::span<const int>(data.labels), o, &timing);
     auto reference = nnet_like(50);
     loom::FullBatchOptions ro = o;
@@ -39,7 +39,7 @@ TEST_CASE("mpi::fit_full_batch: identical trace on every rank, within rounding o
     const auto expected = loom::fit_full_batch(reference, data.x.view(), std::span<const int>(data.labels), ro);
 
     CHECK(iterations == result.iterations);
-    CHECK(timing.evaluations == result.evaluations);
+    CHECK(timing.reductions == result.evaluations);
     CHECK(loom_mpi_test::same_on_every_rank(world, result.trace));
     CHECK(loom_mpi_test::same_on_every_rank(world, loom_mpi_test::weights(net)));
     REQUIRE(result.trace.size() == expected.trace.size());

@@ -4,14 +4,12 @@
 //   1. takes its contiguous share of the batch's indices (shard.hpp; possibly none),
 //   2. computes the gradient of the *summed* loss over that share (Reduction::Sum),
 //   3. adds the gradients of all ranks with MPI_Allreduce, in double, in fixed-size buckets in
-//      parameter order (the same calls on every rank, whatever its share), with the batch's loss sum,
-//      correct count and sample count riding in the last bucket,
+//      parameter order (sum_in_buckets: the same calls on every rank, whatever its share), with the
+//      batch's loss sum, correct count and sample count riding in the last bucket,
 //   4. divides by the global batch size, which gives the gradient of the batch's mean loss, and
 //   5. lets the optimizer step, the same step on every rank, so the weights stay identical.
 // Summing in double and rounding once to T keeps the P-rank gradient within float rounding of the
 // one-process gradient; the order of the additions differs, so the models are close, not bitwise equal.
-#include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstddef>
 #include <span>
@@ -21,6 +19,7 @@
 #include "loom/core/tensor.hpp"
 #include "loom/data/preprocess.hpp"
 #include "loom/distributed/abort_on_failure.hpp"
+#include "loom/distributed/bucketed_sum.hpp"
 #include "loom/distributed/communicator.hpp"
 #include "loom/distributed/shard.hpp"
 #include "loom/model/sequential.hpp"
@@ -31,13 +30,8 @@ namespace loom::mpi {
 template <class T>
 class DataParallelStep final : public TrainStep<T> {
 public:
-    // 2^18 doubles (2 MiB) per MPI_Allreduce: large enough that latency is paid a few times per step
-    // (LeNet: 5 buckets), small enough that no message needs a giant contiguous MPI buffer.
-    static constexpr std::size_t default_bucket = std::size_t{1} << 18;
-
-    explicit DataParallelStep(Communicator comm, std::size_t bucket = default_bucket) : comm_(comm), bucket_(bucket) {
-        require<ArgumentError>(bucket >= 1, "DataParallelStep: bucket size must be at least 1");
-    }
+    // `timing`, when given, collects the time spent in the reductions.
+    explicit DataParallelStep(Communicator comm, ReduceTiming* timing = nullptr) : comm_(comm), timing_(timing) {}
 
     BatchResult train(Sequential<T>& net, TensorView<const T> x, TensorView<const T> y,
                       std::span<const std::size_t> batch) override {
@@ -60,12 +54,8 @@ public:
             sums_[count + 2] = static_cast<double>(r.samples);
         }
 
-        const auto start = std::chrono::steady_clock::now();
         agreed_.mark();  // from here on every rank holds the same numbers
-        for (std::size_t at = 0; at < sums_.size(); at += bucket_)
-            comm_.sum(std::span<double>(sums_).subspan(at, std::min(bucket_, sums_.size() - at)));
-        reduce_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        ++steps_;
+        sum_in_buckets(comm_, sums_, timing_);
 
         const BatchResult total{sums_[count], static_cast<std::size_t>(sums_[count + 1]),
                                 static_cast<std::size_t>(sums_[count + 2])};
@@ -94,18 +84,13 @@ public:
 
     // Whether an error thrown now is thrown on every rank (abort_on_failure.hpp).
     const AgreedFailure& agreed() const { return agreed_; }
-    // Time spent in MPI_Allreduce (waiting for the slowest rank included) and training steps so far.
-    double reduce_seconds() const { return reduce_seconds_; }
-    std::size_t steps() const { return steps_; }
 
 private:
     Communicator comm_;
-    std::size_t bucket_;
+    ReduceTiming* timing_;
     std::vector<double> sums_;
     Tensor<T> x_, y_;
     AgreedFailure agreed_;
-    double reduce_seconds_ = 0;
-    std::size_t steps_ = 0;
 };
 
 }  // namespace loom::mpi

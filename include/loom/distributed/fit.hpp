@@ -6,7 +6,8 @@
 // around it is Sequential::fit's own (training_loop.hpp): shuffling by seed and epoch, validation
 // (scored in parallel), callbacks, checkpoints. Only rank 0 prints and writes files (callbacks ask
 // TrainingControl::is_primary()); resume reads the checkpoint on every rank, so it needs the same
-// number of ranks and a file every rank can read.
+// number of ranks and a file every rank can read. A job of one rank is Sequential::fit, bit for bit.
+// `timing`, when given, collects the time spent adding up gradients.
 #include <cstdint>
 #include <type_traits>
 #include <vector>
@@ -24,9 +25,10 @@ namespace loom::mpi {
 namespace detail {
 
 // Checks that the ranks agree on the data (already in `agreement`), the model and the options, gives
-// every rank rank 0's weights, then runs train(step) inside the fault boundary.
+// every rank rank 0's weights, then runs train(step) inside the fault boundary (step null: one rank).
 template <class T, class Train>
-History data_parallel(const Communicator& comm, Sequential<T>& net, Agreement& agreement, const FitOptions& o, const Train& train) {
+History data_parallel(const Communicator& comm, Sequential<T>& net, Agreement& agreement, const FitOptions& o,
+                      ReduceTiming* timing, const Train& train) {
     add_model_facts(agreement, net);
     agreement.add("epochs", static_cast<std::uint64_t>(o.epochs))
         .add("batch size", static_cast<std::uint64_t>(o.batch_size))
@@ -37,8 +39,9 @@ History data_parallel(const Communicator& comm, Sequential<T>& net, Agreement& a
         .add("resume", static_cast<std::uint64_t>(o.resume));
     agreement.check(comm);
     broadcast_weights(comm, net);
-    DataParallelStep<T> step(comm);
-    return abort_on_failure(comm, "loom::mpi::fit", [&] { return train(step); }, &step.agreed());
+    DataParallelStep<T> step(comm, timing);
+    // A job of one trains exactly as Sequential::fit (its step gives the mean gradient in T directly).
+    return abort_on_failure(comm, "loom::mpi::fit", [&] { return train(comm.size() == 1 ? nullptr : &step); }, &step.agreed());
 }
 
 }  // namespace detail
@@ -46,30 +49,30 @@ History data_parallel(const Communicator& comm, Sequential<T>& net, Agreement& a
 // With class labels (one-hot encoded for the model's outputs), like Sequential::fit.
 template <class T>
 History fit(const Communicator& comm, Sequential<T>& net, const Tensor<std::type_identity_t<T>>& x, const std::vector<int>& labels,
-            const FitOptions& o = {}, const std::vector<CallbackRef>& callbacks = {}) {
+            const FitOptions& o = {}, const std::vector<CallbackRef>& callbacks = {}, ReduceTiming* timing = nullptr) {
     Agreement agreement("loom::mpi::fit");
     agreement.add("samples x", x.view()).add("labels", std::span<const int>(labels));
-    return detail::data_parallel(comm, net, agreement, o, [&](TrainStep<T>& step) { return net.fit(x, labels, o, callbacks, &step); });
+    return detail::data_parallel(comm, net, agreement, o, timing, [&](TrainStep<T>* step) { return net.fit(x, labels, o, callbacks, step); });
 }
 
 // With targets shaped like the model's outputs.
 template <class T>
 History fit(const Communicator& comm, Sequential<T>& net, TensorView<const std::type_identity_t<T>> x,
-            TensorView<const std::type_identity_t<T>> y, const FitOptions& o = {}, const std::vector<CallbackRef>& callbacks = {}) {
+            TensorView<const std::type_identity_t<T>> y, const FitOptions& o = {}, const std::vector<CallbackRef>& callbacks = {}, ReduceTiming* timing = nullptr) {
     Agreement agreement("loom::mpi::fit");
     agreement.add("samples x", x).add("targets y", y);
-    return detail::data_parallel(comm, net, agreement, o, [&](TrainStep<T>& step) { return net.fit(x, y, o, callbacks, &step); });
+    return detail::data_parallel(comm, net, agreement, o, timing, [&](TrainStep<T>* step) { return net.fit(x, y, o, callbacks, step); });
 }
 
 // With explicit validation data (Keras' validation_data).
 template <class T>
 History fit(const Communicator& comm, Sequential<T>& net, TensorView<const std::type_identity_t<T>> x,
             TensorView<const std::type_identity_t<T>> y, const ValidationData<std::type_identity_t<T>>& validation,
-            const FitOptions& o = {}, const std::vector<CallbackRef>& callbacks = {}) {
+            const FitOptions& o = {}, const std::vector<CallbackRef>& callbacks = {}, ReduceTiming* timing = nullptr) {
     Agreement agreement("loom::mpi::fit");
     agreement.add("samples x", x).add("targets y", y).add("validation x", validation.x).add("validation y", validation.y);
-    return detail::data_parallel(comm, net, agreement, o,
-                                 [&](TrainStep<T>& step) { return net.fit(x, y, validation, o, callbacks, &step); });
+    return detail::data_parallel(comm, net, agreement, o, timing,
+                                 [&](TrainStep<T>* step) { return net.fit(x, y, validation, o, callbacks, step); });
 }
 
 }  // namespace loom::mpi

@@ -9,7 +9,6 @@
 // Against one process the sums are only grouped differently (per rank, then across ranks), so the
 // trace is the same to rounding; with one rank it is bitwise loom::fit_full_batch's.
 #include <algorithm>
-#include <chrono>
 #include <cstdint>
 #include <span>
 #include <type_traits>
@@ -19,6 +18,7 @@
 #include "loom/core/tensor.hpp"
 #include "loom/distributed/abort_on_failure.hpp"
 #include "loom/distributed/agreement.hpp"
+#include "loom/distributed/bucketed_sum.hpp"
 #include "loom/distributed/communicator.hpp"
 #include "loom/distributed/model_sync.hpp"
 #include "loom/distributed/shard.hpp"
@@ -27,17 +27,11 @@
 
 namespace loom::mpi {
 
-// Where a distributed full-batch fit spent its time (for the measurements in docs/distributed.md).
-struct FullBatchTiming {
-    std::size_t evaluations = 0;
-    double reduce_seconds = 0;  // in MPI_Allreduce, waiting for the slowest rank included
-};
-
 namespace detail {
 
 template <class T>
 LbfgsResult fit_full_batch_agreed(const Communicator& comm, Sequential<T>& net, TensorView<const T> x, TensorView<const T> y,
-                                  const FullBatchOptions& o, FullBatchTiming* timing) {
+                                  const FullBatchOptions& o, ReduceTiming* timing) {
     broadcast_weights(comm, net);
     AgreedFailure agreed;
     return abort_on_failure(
@@ -58,14 +52,7 @@ LbfgsResult fit_full_batch_agreed(const Communicator& comm, Sequential<T>& net, 
                 agreed.mark(false);
                 const std::span<double> g(sums.data(), gradient.size());
                 sums.back() = objective.loss_sum(xs, ys, g);
-                const auto start = std::chrono::steady_clock::now();
-                constexpr std::size_t bucket = std::size_t{1} << 18;
-                for (std::size_t at = 0; at < sums.size(); at += bucket)
-                    comm.sum(std::span<double>(sums).subspan(at, std::min(bucket, sums.size() - at)));
-                if (timing) {
-                    timing->reduce_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-                    ++timing->evaluations;
-                }
+                sum_in_buckets(comm, sums, timing);
                 agreed.mark();  // L-BFGS now works on numbers every rank shares
                 std::copy(g.begin(), g.end(), gradient.begin());
                 return objective.add_decay(sums.back(), o.decay, gradient);
@@ -81,7 +68,7 @@ LbfgsResult fit_full_batch_agreed(const Communicator& comm, Sequential<T>& net, 
 template <class T>
 LbfgsResult fit_full_batch(const Communicator& comm, Sequential<T>& net, TensorView<const std::type_identity_t<T>> x,
                            TensorView<const std::type_identity_t<T>> y, const FullBatchOptions& o = {},
-                           FullBatchTiming* timing = nullptr) {
+                           ReduceTiming* timing = nullptr) {
     Agreement agreement("loom::mpi::fit_full_batch");
     agreement.add("samples x", x).add("targets y", y);
     add_model_facts(agreement, net);
@@ -98,7 +85,7 @@ LbfgsResult fit_full_batch(const Communicator& comm, Sequential<T>& net, TensorV
 // The same with class labels, one-hot encoded for a model with flat outputs.
 template <class T>
 LbfgsResult fit_full_batch(const Communicator& comm, Sequential<T>& net, TensorView<const std::type_identity_t<T>> x,
-                           std::span<const int> labels, const FullBatchOptions& o = {}, FullBatchTiming* timing = nullptr) {
+                           std::span<const int> labels, const FullBatchOptions& o = {}, ReduceTiming* timing = nullptr) {
     // The labels' agreement first: converting them may throw, and must throw on every rank alike.
     Agreement agreement("loom::mpi::fit_full_batch");
     agreement.add("samples x", x).add("labels", labels);

@@ -9,6 +9,7 @@
 //   loom::mpi::fit_full_batch(world, net, x, labels, full_batch_options);
 #include "loom/distributed/abort_on_failure.hpp"
 #include "loom/distributed/agreement.hpp"
+#include "loom/distributed/bucketed_sum.hpp"
 #include "loom/distributed/communicator.hpp"
 #include "loom/distributed/cross_validation.hpp"
 #include "loom/distributed/data_parallel_step.hpp"
