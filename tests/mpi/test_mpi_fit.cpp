@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <sstream>
+#include <string>
 
 #include "loom/distributed/mpi.hpp"
 #include "mpi_test_data.hpp"
@@ -65,4 +66,29 @@ TEST_CASE("mpi::fit: only rank 0 prints progress") {
     o.log = &log;
     loom::mpi::fit(world, net, data.x, data.labels, o);
     CHECK((log.str().find("loss") != std::string::npos) == world.is_primary());
+}
+
+TEST_CASE("mpi::fit: a NaN in one rank's share stops the fit with a NumericError on every rank, weights kept") {
+    const auto world = loom::mpi::world();
+    auto data = loom_mpi_test::blobs<float>(32, 4, 2);
+    loom::FitOptions o;
+    o.epochs = 1;
+    o.batch_size = 16;
+    o.shuffle = false;  // batch 2 is samples 16..31; sample 31 falls to the last rank
+    o.verbose = false;
+    data.x(31, 0) = std::nanf("");
+    auto net = loom_mpi_test::mlp<float>(4, 6, 2, 1);
+    auto after_one_batch = loom_mpi_test::mlp<float>(4, 6, 2, 1);
+    const loom::Tensor<float> x16(data.x.view().rows(0, 16));
+    const std::vector<int> y16(data.labels.begin(), data.labels.begin() + 16);
+    loom::mpi::fit(world, after_one_batch, x16, y16, o);
+    std::string message;
+    try {
+        loom::mpi::fit(world, net, data.x, data.labels, o);
+    } catch (const loom::NumericError& e) {
+        message = e.what();
+    }
+    CHECK(message.find("in epoch 1, batch 2 of 2") != std::string::npos);
+    CHECK(message.find("the loss became nan") != std::string::npos);
+    CHECK(loom_mpi_test::weights(net) == loom_mpi_test::weights(after_one_batch));
 }

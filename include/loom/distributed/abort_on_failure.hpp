@@ -41,20 +41,22 @@ private:
     std::terminate();  // MPI_Abort does not return; this is for the compiler
 }
 
-// Runs body(); an exception that escapes it ends the job (see above) unless `agreed` was marked.
+// Runs body(); an exception that escapes it ends the job (see above) unless `agreed` was marked or
+// the job has one rank (nobody can be left waiting, so the caller gets the exception).
 template <class Body>
 decltype(auto) abort_on_failure(const Communicator& comm, const char* what, Body&& body,
                                 const AgreedFailure* agreed = nullptr) {
+    const bool rethrow = comm.size() == 1;
     try {
         return std::forward<Body>(body)();
     } catch (const Error& e) {
-        if (agreed && agreed->agreed()) throw;
+        if (rethrow || (agreed && agreed->agreed())) throw;
         abort_job(comm, what, e.what(), e.id());
     } catch (const std::exception& e) {
-        if (agreed && agreed->agreed()) throw;
+        if (rethrow || (agreed && agreed->agreed())) throw;
         abort_job(comm, what, e.what(), "std::exception");
     } catch (...) {
-        if (agreed && agreed->agreed()) throw;
+        if (rethrow || (agreed && agreed->agreed())) throw;
         abort_job(comm, what, "an exception of unknown type", "unknown");
     }
 }
