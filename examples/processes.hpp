@@ -96,8 +96,9 @@ private:
 #ifdef LOOM_EXAMPLES_MPI
     void report(const loom::mpi::ReduceTiming& timing, const char* per) const {
         if (size() > 1)
-            std::cout << "allreduce over " << describe() << ": " << timing.seconds << " s in all, "
-                      << 1000 * timing.seconds_per_reduction() << " ms per " << per << " (" << timing.reductions << ")\n";
+            std::cout << "allreduce over " << describe() << ", per " << per << " (" << timing.reductions << "): "
+                      << 1000 * timing.seconds_per_reduction() << " ms reducing, " << 1000 * timing.wait_per_reduction()
+                      << " ms waiting for the slowest rank\n";
     }
     loom::mpi::Environment env_;
     loom::mpi::Communicator world_;

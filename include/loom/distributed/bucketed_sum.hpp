@@ -13,22 +13,30 @@
 
 namespace loom::mpi {
 
-// Time spent adding up across ranks, to see how a distributed fit scales.
+// Time spent adding up across ranks, to see how a distributed fit scales. When timing is asked for,
+// a barrier before each reduction separates waiting for the slowest rank (load imbalance, a busy
+// core) from the reduction itself (moving and adding the bytes).
 struct ReduceTiming {
     std::size_t reductions = 0;  // training steps, or criterion evaluations of a full-batch fit
-    double seconds = 0;          // in MPI_Allreduce, waiting for the slowest rank included
+    double wait_seconds = 0;     // in the barrier: until the slowest rank had its part ready
+    double seconds = 0;          // in MPI_Allreduce after the barrier
     double seconds_per_reduction() const { return reductions ? seconds / static_cast<double>(reductions) : 0.0; }
+    double wait_per_reduction() const { return reductions ? wait_seconds / static_cast<double>(reductions) : 0.0; }
 };
 
 constexpr std::size_t sum_bucket = std::size_t{1} << 18;
 
 // Replaces `values` by their sums over the ranks; counts the time in `timing` when given.
 inline void sum_in_buckets(const Communicator& comm, std::span<double> values, ReduceTiming* timing = nullptr) {
-    const auto start = std::chrono::steady_clock::now();
+    using Clock = std::chrono::steady_clock;
+    const auto arrived = Clock::now();
+    if (timing) comm.barrier();
+    const auto start = Clock::now();
     for (std::size_t at = 0; at < values.size(); at += sum_bucket)
         comm.sum(values.subspan(at, std::min(sum_bucket, values.size() - at)));
     if (timing) {
-        timing->seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        timing->wait_seconds += std::chrono::duration<double>(start - arrived).count();
+        timing->seconds += std::chrono::duration<double>(Clock::now() - start).count();
         ++timing->reductions;
     }
 }
