@@ -1,9 +1,9 @@
 #pragma once
-// sum_in_buckets: the all-rank sum of a long vector of doubles (gradients) as a sequence of
+// sum_in_buckets: the all-rank sum of a long vector (gradients) as a sequence of
 // MPI_Allreduce calls over fixed-size buckets, in order. The buckets depend only on the length, so
 // every rank makes the same calls whatever its share of the data, and no single message needs a
-// giant contiguous MPI buffer; 2^18 doubles (2 MiB) keeps the per-call latency to a few calls per
-// step (LeNet's 1.26 M parameters: 5 buckets).
+// giant contiguous MPI buffer; 2^18 values (1 or 2 MiB) keeps the per-call latency to a few calls
+// per step (LeNet's 1.26 M parameters: 5 buckets).
 #include <algorithm>
 #include <chrono>
 #include <cstddef>
@@ -27,7 +27,8 @@ struct ReduceTiming {
 constexpr std::size_t sum_bucket = std::size_t{1} << 18;
 
 // Replaces `values` by their sums over the ranks; counts the time in `timing` when given.
-inline void sum_in_buckets(const Communicator& comm, std::span<double> values, ReduceTiming* timing = nullptr) {
+template <class V>
+void sum_in_buckets(const Communicator& comm, std::span<V> values, ReduceTiming* timing = nullptr) {
     using Clock = std::chrono::steady_clock;
     const auto arrived = Clock::now();
     if (timing) comm.barrier();

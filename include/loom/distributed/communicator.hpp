@@ -36,6 +36,7 @@ public:
 
     // Element-wise sums over all ranks, in place; every rank gets the same values.
     void sum(std::span<double> values) const { allreduce(values.data(), values.size(), sizeof(double), MPI_DOUBLE, MPI_SUM); }
+    void sum(std::span<float> values) const { allreduce(values.data(), values.size(), sizeof(float), MPI_FLOAT, MPI_SUM); }
     void sum(std::span<std::uint64_t> values) const { allreduce(values.data(), values.size(), sizeof(std::uint64_t), MPI_UINT64_T, MPI_SUM); }
     // Element-wise bitwise or: gathers records that exactly one rank filled in (the others hold zeros)
     // without touching a bit of them, unlike a floating-point sum (-0.0 + 0.0 is +0.0).

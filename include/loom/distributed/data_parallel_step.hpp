@@ -3,13 +3,16 @@
 // the same global batch (the loop shuffles by seed and epoch alike on every rank); each rank
 //   1. takes its contiguous share of the batch's indices (shard.hpp; possibly none),
 //   2. computes the gradient of the *summed* loss over that share (Reduction::Sum),
-//   3. adds the gradients of all ranks with MPI_Allreduce, in double, in fixed-size buckets in
-//      parameter order (sum_in_buckets: the same calls on every rank, whatever its share), with the
-//      batch's loss sum, correct count and sample count riding in the last bucket,
+//   3. adds the gradients of all ranks with MPI_Allreduce in fixed-size buckets in parameter order
+//      (sum_in_buckets: the same calls on every rank, whatever its share), then the batch's loss sum,
+//      correct count and sample count (in double, exact),
 //   4. divides by the global batch size, which gives the gradient of the batch's mean loss, and
 //   5. lets the optimizer step, the same step on every rank, so the weights stay identical.
-// Summing in double and rounding once to T keeps the P-rank gradient within float rounding of the
-// one-process gradient; the order of the additions differs, so the models are close, not bitwise equal.
+// The gradients are summed in T, the precision the layers compute them in: in double, the 2x bytes
+// and the conversions cost LeNet about a quarter of its 2-rank step (docs/distributed.md) and buy
+// nothing, since the result is rounded to T for the optimizer anyway. The order of the additions
+// differs from one process, so the models are close (float rounding), not bitwise equal.
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <span>
@@ -37,8 +40,8 @@ public:
                       std::span<const std::size_t> batch) override {
         const auto [begin, end] = shard(batch.size(), comm_.rank(), comm_.size());
         const auto params = net.parameters();
-        const std::size_t count = net.param_count();
-        sums_.assign(count + 3, 0.0);
+        gradient_.resize(net.param_count());
+        double sums[3] = {0, 0, 0};  // loss, correct, samples
         if (end > begin) {
             const auto mine = batch.subspan(begin, end - begin);
             x_.resize(net.input_shape().with_batch(mine.size()));
@@ -46,26 +49,26 @@ public:
             gather_rows<T>(x, mine, x_);
             gather_rows<T>(y, mine, y_);
             const BatchResult r = net.compute_gradients(x_, y_, Reduction::Sum);
-            std::size_t at = 0;
-            for (const auto& p : params)
-                for (const T g : *p.grad) sums_[at++] = static_cast<double>(g);
-            sums_[count] = r.loss_sum;
-            sums_[count + 1] = static_cast<double>(r.correct);
-            sums_[count + 2] = static_cast<double>(r.samples);
+            T* at = gradient_.data();
+            for (const auto& p : params) at = std::copy(p.grad->begin(), p.grad->end(), at);
+            sums[0] = r.loss_sum;
+            sums[1] = static_cast<double>(r.correct);
+            sums[2] = static_cast<double>(r.samples);
+        } else {
+            std::fill(gradient_.begin(), gradient_.end(), T(0));  // a rank without samples adds nothing
         }
 
         agreed_.mark();  // from here on every rank holds the same numbers
-        sum_in_buckets(comm_, sums_, timing_);
-
-        const BatchResult total{sums_[count], static_cast<std::size_t>(sums_[count + 1]),
-                                static_cast<std::size_t>(sums_[count + 2])};
+        sum_in_buckets(comm_, std::span<T>(gradient_), timing_);
+        comm_.sum(sums);
+        const BatchResult total{sums[0], static_cast<std::size_t>(sums[1]), static_cast<std::size_t>(sums[2])};
         require<NumericError>(std::isfinite(total.loss_sum), "the loss became ", total.loss_sum,
                               " (weights are kept from before this batch; try a lower learning rate)");
         agreed_.mark(false);
-        const double scale = 1.0 / static_cast<double>(batch.size());
-        std::size_t at = 0;
+        const T scale = T(1) / static_cast<T>(batch.size());
+        const T* at = gradient_.data();
         for (const auto& p : params)
-            for (T& g : *p.grad) g = static_cast<T>(sums_[at++] * scale);
+            for (T& g : *p.grad) g = *at++ * scale;
         net.optimizer().step(params);
         return total;
     }
@@ -88,7 +91,7 @@ public:
 private:
     Communicator comm_;
     ReduceTiming* timing_;
-    std::vector<double> sums_;
+    std::vector<T> gradient_;  // this rank's gradient, then the sum over ranks
     Tensor<T> x_, y_;
     AgreedFailure agreed_;
 };

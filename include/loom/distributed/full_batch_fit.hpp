@@ -52,7 +52,7 @@ LbfgsResult fit_full_batch_agreed(const Communicator& comm, Sequential<T>& net, 
                 agreed.mark(false);
                 const std::span<double> g(sums.data(), gradient.size());
                 sums.back() = objective.loss_sum(xs, ys, g);
-                sum_in_buckets(comm, sums, timing);
+                sum_in_buckets(comm, std::span<double>(sums), timing);
                 agreed.mark();  // L-BFGS now works on numbers every rank shares
                 std::copy(g.begin(), g.end(), gradient.begin());
                 return objective.add_decay(sums.back(), o.decay, gradient);
