@@ -8,10 +8,10 @@
 //      correct count and sample count (in double, exact),
 //   4. divides by the global batch size, which gives the gradient of the batch's mean loss, and
 //   5. lets the optimizer step, the same step on every rank, so the weights stay identical.
-// The gradients are summed in T, the precision the layers compute them in: in double, the 2x bytes
-// and the conversions cost LeNet about a quarter of its 2-rank step (docs/distributed.md) and buy
-// nothing, since the result is rounded to T for the optimizer anyway. The order of the additions
-// differs from one process, so the models are close (float rounding), not bitwise equal.
+// The gradients are summed in T, the precision the layers compute them in: double would double the
+// bytes on the network and add two conversions per value, for little: the sum is rounded to T
+// for the optimizer anyway. The order of the additions differs from one process, so the models are
+// close (float rounding, measured in docs/distributed.md), not bitwise equal.
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
