@@ -2,8 +2,12 @@
 // within float rounding of Sequential::fit with the same seed and global batch.
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <array>
 #include <cmath>
+#include <filesystem>
 #include <sstream>
 #include <string>
 
@@ -91,4 +95,38 @@ TEST_CASE("mpi::fit: a NaN in one rank's share stops the fit with a NumericError
     CHECK(message.find("in epoch 1, batch 2 of 2") != std::string::npos);
     CHECK(message.find("the loss became nan") != std::string::npos);
     CHECK(loom_mpi_test::weights(net) == loom_mpi_test::weights(after_one_batch));
+}
+
+TEST_CASE("mpi::fit: resuming from rank 0's checkpoint with the same ranks equals an uninterrupted run") {
+    const auto world = loom::mpi::world();
+    // One directory for all ranks: rank 0's name, broadcast.
+    std::array<unsigned char, 256> name{};
+    const std::string mine = (std::filesystem::temp_directory_path() / ("loom_mpi_resume_" + std::to_string(::getpid()))).string();
+    std::copy(mine.begin(), mine.end(), name.begin());
+    world.broadcast(name);
+    const std::filesystem::path dir(reinterpret_cast<const char*>(name.data()));
+    if (world.is_primary()) std::filesystem::create_directories(dir);
+
+    const auto data = loom_mpi_test::blobs<float>(70, 4, 2);
+    loom::FitOptions o;
+    o.batch_size = 16;
+    o.seed = 9;
+    o.verbose = false;
+    o.epochs = 4;
+    auto whole = loom_mpi_test::mlp<float>(4, 6, 2, 1);
+    const auto expected = loom::mpi::fit(world, whole, data.x, data.labels, o);
+
+    o.checkpoint_path = dir / "fit.ckpt";
+    o.checkpoint_every = 1;
+    o.resume = true;
+    o.epochs = 2;
+    auto first = loom_mpi_test::mlp<float>(4, 6, 2, 1);
+    loom::mpi::fit(world, first, data.x, data.labels, o);  // rank 0 writes the checkpoint
+    o.epochs = 4;
+    auto resumed = loom_mpi_test::mlp<float>(4, 6, 2, 77);  // its own weights are replaced by the checkpoint's
+    const auto history = loom::mpi::fit(world, resumed, data.x, data.labels, o);
+    CHECK(loom_mpi_test::weights(resumed) == loom_mpi_test::weights(whole));
+    CHECK(history.loss == expected.loss);
+    world.barrier();
+    if (world.is_primary()) std::filesystem::remove_all(dir);
 }
