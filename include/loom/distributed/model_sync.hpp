@@ -1,7 +1,7 @@
 #pragma once
 // What the ranks of a distributed fit must share about the model before they start: the same
-// architecture (checked through its parameter counts) and the same starting weights (rank 0's,
-// broadcast, so that a model built with a per-rank seed still starts everywhere alike).
+// architecture (checked through its shapes and parameter counts) and the same starting weights
+// (rank 0's, broadcast, so that a model built with a per-rank seed still starts everywhere alike).
 #include <cstdint>
 #include <span>
 
@@ -11,9 +11,11 @@
 
 namespace loom::mpi {
 
-// Adds the model's facts to an agreement: compiled or not, parameter tensors and values.
+// Adds the model's facts to an agreement: input and output shapes, compiled or not, parameter
+// tensors and values.
 template <class T>
 void add_model_facts(Agreement& agreement, const Sequential<T>& net) {
+    agreement.add("model input", net.input_shape()).add("model output", net.output_shape());
     agreement.add("compiled state of the model", static_cast<std::uint64_t>(net.compiled()));
     agreement.add("number of parameter tensors", static_cast<std::uint64_t>(net.parameters().size()));
     agreement.add("number of parameters", static_cast<std::uint64_t>(net.param_count()));
