@@ -3,7 +3,8 @@
 # machine lacks (run as root). Everything comes from Debian's archive; nothing is downloaded at build time.
 set -euo pipefail
 packages=(g++ clang-14 libclang-rt-14-dev make cmake libomp-dev zlib1g-dev libpng-dev libstb-dev libeigen3-dev doctest-dev libbenchmark-dev
-          libopenblas-dev dataset-fashion-mnist python3-onnx python3-torch python3-numpy nodejs)
+          libopenblas-dev dataset-fashion-mnist python3-onnx python3-torch python3-numpy nodejs
+          openmpi-bin libopenmpi-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -2,7 +2,8 @@
 //   conv 20@5x5 tanh (same) -> maxpool 2 -> conv 50@5x5 tanh (same) -> maxpool 2 -> flatten
 //   -> dense 500 tanh -> dense 10 softmax     (1,256,080 parameters)
 // Shows the data, the model, the training, and the result: confusion matrix, per-class scores,
-// the most confused pairs, pictures and a CSV history in --out-dir.
+// the most confused pairs, pictures and a CSV history in --out-dir. Built with MPI,
+// `mpirun -np 2 lenet` trains data-parallel over the ranks (docs/distributed.md).
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
@@ -10,6 +11,7 @@
 #include <iostream>
 
 #include "command_line.hpp"
+#include "processes.hpp"
 #include "run_stats.hpp"
 #include "loom/loom.hpp"
 #include "loom/viz/confusion_heatmap.hpp"
@@ -39,6 +41,7 @@ void write_curves(const std::filesystem::path& dir, const loom::History& h) {
 
 int main(int argc, char** argv) try {
     const auto start = Clock::now();
+    examples::Processes processes(argc, argv);
     examples::CommandLine cli(argc, argv, "LeNet on Fashion-MNIST (the seed notebook's CNN experiment)");
     // Quick mode takes batches of 32: one epoch of 5,000 images in batches of 128 is only 40 updates,
     // too few to test that the model learns with a margin over --min-accuracy.
@@ -69,7 +72,8 @@ int main(int argc, char** argv) try {
     const auto test = loom::fashion_mnist::load(data_dir, loom::fashion_mnist::Split::test);
     std::cout << "Fashion-MNIST: " << train.size() << " training and " << test.size() << " test images loaded in "
               << std::fixed << std::setprecision(2) << seconds_since(t) << " s\n";
-    loom::write_image_grid(out_dir / "samples.png", train.images.rows(0, 40), std::span<const int>(train.labels).first(40),
+    if (processes.primary())
+        loom::write_image_grid(out_dir / "samples.png", train.images.rows(0, 40), std::span<const int>(train.labels).first(40),
                            names);
     std::cout << "Sample images: " << (out_dir / "samples.png").string() << "\n\n";
 
@@ -103,17 +107,20 @@ int main(int argc, char** argv) try {
         std::cout << "\nTraining on " << train.size() << " images, batch " << batch_size << ", " << optimizer
                   << " with learning rate " << std::defaultfloat << initial_rate << std::fixed
                   << (schedule == "cosine" ? " decaying to 0 along a cosine" : "") << ", " << loom::num_threads()
-                  << " thread(s)\n";
+                  << " thread(s)" << (processes.size() > 1 ? " per rank, " + processes.describe() : "") << "\n";
         t = Clock::now();
         // Callbacks, as a Keras user would add them: the history as CSV and the model after every epoch,
         // so that a long run stopped early leaves its latest state. Not the best epoch's model
         // (save_best_only): the validation data here is the test set, which must not choose a model.
-        history = net.fit(train.images, train_targets, loom::ValidationData<float>{test.images, test_targets}, options,
-                          {loom::CSVLogger(out_dir / "history.csv"), loom::ModelCheckpoint(model_path)});
+        // Under MPI only rank 0 writes (the callbacks ask TrainingControl::is_primary).
+        history = processes.fit(net, train.images.view(), train_targets.view(),
+                                 loom::ValidationData<float>{test.images, test_targets}, options,
+                                 {loom::CSVLogger(out_dir / "history.csv"), loom::ModelCheckpoint(model_path)});
         const double train_seconds = seconds_since(t);
         std::cout << "Training time: " << std::setprecision(1) << train_seconds << " s ("
                   << train_seconds / double(epochs) << " s per epoch), peak memory so far " << std::setprecision(0)
                   << peak_rss_mb() << " MiB\n";
+        if (!processes.primary()) return 0;  // rank 0 reloads and reports
         trained_probabilities = net.predict(test.images, options.batch_size);
     }
 

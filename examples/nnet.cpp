@@ -5,6 +5,7 @@
 // --mode single: one fit on the training images at one decay (default 0.5).
 // --mode cv: caret's trainControl(method = "repeatedcv", number = 5, repeats = 1) over
 //   decay = 10^seq(-3, 0, by = 0.25), best decay by accuracy, refit on all training images, test.
+// Built with MPI, `mpirun -np 2 nnet --mode cv` spreads the fits over the ranks (docs/distributed.md).
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "command_line.hpp"
+#include "processes.hpp"
 #include "run_stats.hpp"
 #include "loom/loom.hpp"
 #include "loom/data/kfold.hpp"
@@ -62,7 +64,7 @@ std::vector<double> parse_list(const std::string& text) {
 }
 
 // Fits one model on (x, labels) with nnet's progress output and reports train and test results.
-void fit_and_test(std::size_t size, double decay, std::size_t maxit, std::uint64_t seed, std::size_t history,
+void fit_and_test(examples::Processes& processes, std::size_t size, double decay, std::size_t maxit, std::uint64_t seed, std::size_t history,
                   const loom::fashion_mnist::Dataset& train, const loom::fashion_mnist::Dataset& test) {
     auto net = nnet_model(size, seed);
     std::cout << "# weights:  " << net.param_count() << "  (size " << size << ", decay " << decay << ", maxit " << maxit
@@ -73,7 +75,7 @@ void fit_and_test(std::size_t size, double decay, std::size_t maxit, std::uint64
     o.history = history;
     o.log = &std::cout;
     const auto t = Clock::now();
-    const auto r = loom::fit_full_batch(net, train.images.view(), std::span<const int>(train.labels), o);
+    const auto r = processes.fit_full_batch(net, train.images.view(), std::span<const int>(train.labels), o);
     const double secs = seconds_since(t);
     std::cout << std::fixed << std::setprecision(1) << "fit: " << secs << " s, " << r.iterations << " iterations, "
               << r.evaluations << " criterion evaluations (" << std::setprecision(0)
@@ -94,6 +96,7 @@ void fit_and_test(std::size_t size, double decay, std::size_t maxit, std::uint64
 
 int main(int argc, char** argv) try {
     const auto start = Clock::now();
+    examples::Processes processes(argc, argv);
     examples::CommandLine cli(argc, argv, "R nnet + caret on Fashion-MNIST: a 784-50-10 MLP fitted full-batch by quasi-Newton");
     const std::string mode = cli.text("mode", "single", "single (one fit) or cv (caret's 5-fold grid over decay, then refit)");
     const auto size = cli.integer("size", 50, "hidden units (nnet's size)");
@@ -118,10 +121,11 @@ int main(int argc, char** argv) try {
     const auto train = loom::fashion_mnist::load(data_dir, loom::fashion_mnist::Split::train, static_cast<std::size_t>(train_size));
     const auto test = loom::fashion_mnist::load(data_dir, loom::fashion_mnist::Split::test);
     std::cout << "Fashion-MNIST: " << train.size() << " training and " << test.size() << " test images, "
-              << loom::num_threads() << " threads\n\n";
+              << loom::num_threads() << " threads" << (processes.size() > 1 ? " per rank, " + processes.describe() : "")
+              << "\n\n";
 
     if (mode == "single") {
-        fit_and_test(static_cast<std::size_t>(size), decay, static_cast<std::size_t>(maxit), static_cast<std::uint64_t>(seed),
+        fit_and_test(processes, static_cast<std::size_t>(size), decay, static_cast<std::size_t>(maxit), static_cast<std::uint64_t>(seed),
                      static_cast<std::size_t>(history), train, test);
     } else {
         const std::vector<double> decays = decay_list.empty() ? caret_decays() : parse_list(decay_list);
@@ -154,12 +158,13 @@ int main(int argc, char** argv) try {
         std::cout << "Neural Network: " << split.size() << "-fold cross-validation (stratified), " << decays.size()
                   << " decays x " << split.size() << " folds = " << decays.size() * split.size() << " fits, "
                   << (cv.parallel ? "in parallel, one thread each" : "one at a time") << "\n";
-        const auto result = loom::cross_validate<float>(decays, make, options, train.images.view(), train.labels, split, cv, progress);
+        const auto result = processes.cross_validate<float>(decays, make, options, train.images.view(), train.labels, split, cv, progress);
         const double cv_seconds = seconds_since(cv_start);
 
         std::cout << "\nResampling: Cross-Validated (" << split.size() << " fold)\n  size   decay       Accuracy  Kappa   AccuracySD  KappaSD\n";
         std::filesystem::create_directories(out_dir);
-        std::ofstream csv(out_dir / "nnet_cv.csv");
+        std::ofstream csv;  // rank 0 writes the files
+        if (processes.primary()) csv.open(out_dir / "nnet_cv.csv");
         csv << "size,decay,Accuracy,Kappa,AccuracySD,KappaSD\n" << std::setprecision(10);
         std::vector<double> mean, lo, hi;
         for (std::size_t s = 0; s < decays.size(); ++s) {
@@ -182,12 +187,12 @@ int main(int argc, char** argv) try {
                                   "-fold CV accuracy vs weight decay", "decay", "accuracy (mean ± SD over folds)");
         chart.log_x = positive;
         chart.add("mean accuracy", decays, mean).add("+1 SD", decays, hi, true).add("-1 SD", decays, lo, true);
-        chart.write(out_dir / "nnet_cv_accuracy.svg");
+        if (processes.primary()) chart.write(out_dir / "nnet_cv_accuracy.svg");
         std::cout << "wrote " << (out_dir / "nnet_cv.csv").string() << " and " << (out_dir / "nnet_cv_accuracy.svg").string()
                   << "\n\nRefit on all training images with decay = " << result.best_setting() << "\n";
 
         const auto refit_start = Clock::now();
-        fit_and_test(static_cast<std::size_t>(size), result.best_setting(), static_cast<std::size_t>(maxit),
+        fit_and_test(processes, static_cast<std::size_t>(size), result.best_setting(), static_cast<std::size_t>(maxit),
                      static_cast<std::uint64_t>(seed), static_cast<std::size_t>(history), train, test);
         std::cout << std::fixed << std::setprecision(0) << "refit and test: " << seconds_since(refit_start) << " s\n";
     }

@@ -43,7 +43,7 @@
         const loom::FitOptions&, std::vector<loom::CallbackRef>, loom::TrainStep<T>&);                              \
     LOOM_TEMPLATE_FOR(T) template loom::History loom::fit_with_split<T>(                                             \
         loom::Sequential<T>&, loom::TensorView<const T>, loom::TensorView<const T>, const loom::FitOptions&,        \
-        const std::vector<loom::CallbackRef>&);                                                                      \
+        const std::vector<loom::CallbackRef>&, loom::TrainStep<T>*);                                                \
     LOOM_TEMPLATE_FOR(T) template loom::LbfgsResult loom::fit_full_batch<T>(                                         \
         loom::Sequential<T>&, loom::TensorView<const T>, loom::TensorView<const T>, const loom::FullBatchOptions&); \
     LOOM_TEMPLATE_FOR(T) template void loom::gemm<T>(loom::Transpose, loom::Transpose, std::size_t, std::size_t,     \

@@ -53,6 +53,12 @@ public:
     explicit ConfigError(const std::string& message) : Error("loom.config_error", message) {}
 };
 
+// The processes of a distributed run disagree (data, model or settings differ between MPI ranks).
+class DistributedError : public Error {
+public:
+    explicit DistributedError(const std::string& message) : Error("loom.distributed_error", message) {}
+};
+
 namespace detail {
 
 // Builds an error message from streamable pieces: detail::concat("expected ", a, ", found ", b).

@@ -83,15 +83,11 @@ inline std::uint64_t cv_fit_seed(std::uint64_t seed, std::size_t setting, std::s
     return z ^ (z >> 31);
 }
 
-// make_model(setting, seed) returns a compiled Sequential<T> initialised from seed;
-// fit_options(setting) returns the FullBatchOptions to fit it with (its log and on_iteration are
-// replaced by on_progress, which is called under a lock, so it need not be thread-safe).
-template <class T, class Setting, class MakeModel, class MakeOptions>
-CrossValidationResult<Setting> cross_validate(const std::vector<Setting>& settings, const MakeModel& make_model,
-                                              const MakeOptions& fit_options, TensorView<const std::type_identity_t<T>> x,
-                                              std::span<const int> labels, const std::vector<Fold>& folds,
-                                              const CrossValidationOptions& o = {},
-                                              const std::function<void(const CvProgress&)>& on_progress = {}) {
+namespace detail {
+
+template <class T, class Setting>
+void check_cv_arguments(const std::vector<Setting>& settings, TensorView<const T> x, std::span<const int> labels,
+                        const std::vector<Fold>& folds) {
     require<ArgumentError>(!settings.empty(), "cross_validate: no settings to try");
     require<ArgumentError>(!folds.empty(), "cross_validate: no folds");
     require<ShapeError>(x.rank() >= 1 && x.dim(0) == labels.size(), "cross_validate: ", x.rank() ? x.dim(0) : 0,
@@ -103,73 +99,91 @@ CrossValidationResult<Setting> cross_validate(const std::vector<Setting>& settin
                 require<ArgumentError>(i < labels.size(), "cross_validate: fold index ", i, " outside the ", labels.size(),
                                        " samples");
         }
+}
 
+// Fit k (setting k / folds, fold k % folds) of a grid: fitted on the fold's training samples, scored on
+// its validation samples. `report` gets the progress.
+template <class T, class Setting, class MakeModel, class MakeOptions, class Report>
+CvFit cv_fit(std::size_t k, const std::vector<Setting>& settings, const MakeModel& make_model, const MakeOptions& fit_options,
+             TensorView<const T> x, std::span<const int> labels, const std::vector<Fold>& folds,
+             const CrossValidationOptions& o, const Report& report) {
     const std::size_t n_folds = folds.size(), total = settings.size() * n_folds;
-    CrossValidationResult<Setting> result;
-    result.settings.assign(settings.begin(), settings.end());
-    result.fits.resize(total);
-    std::vector<std::exception_ptr> errors(total);
-    std::mutex progress_lock;
-    const auto report = [&](const CvProgress& p) {
-        if (!on_progress) return;
-        const std::lock_guard<std::mutex> guard(progress_lock);
-        on_progress(p);
+    const std::size_t s = k / n_folds, f = k % n_folds;
+    const auto start = std::chrono::steady_clock::now();
+    const Fold& fold = folds[f];
+    Sequential<T> net = make_model(settings[s], cv_fit_seed(o.seed, s, f));
+    require<ShapeError>(net.output_shape().rank() == 1, "cross_validate: the model must output class scores");
+    const std::size_t classes = net.output_shape()[0];
+
+    Tensor<T> x_part(x.shape().without_batch().with_batch(fold.train.size()));
+    gather_rows<T>(x, fold.train, x_part);
+    std::vector<int> y_part(fold.train.size());
+    gather_labels(labels, fold.train, y_part);
+    FullBatchOptions fo = fit_options(settings[s]);
+    fo.log = nullptr;
+    fo.on_iteration = [&](std::size_t iteration, double criterion) {
+        report(CvProgress{k + 1, total, s, f, iteration, criterion, false, 0, 0});
     };
+    const LbfgsResult fitted = fit_full_batch(net, x_part.view(), std::span<const int>(y_part), fo);
 
-    const auto run_fit = [&](std::size_t k) {
-        const std::size_t s = k / n_folds, f = k % n_folds;
-        const auto start = std::chrono::steady_clock::now();
-        const Fold& fold = folds[f];
-        Sequential<T> net = make_model(settings[s], cv_fit_seed(o.seed, s, f));
-        require<ShapeError>(net.output_shape().rank() == 1, "cross_validate: the model must output class scores");
-        const std::size_t classes = net.output_shape()[0];
+    x_part.resize(x.shape().without_batch().with_batch(fold.validation.size()));
+    gather_rows<T>(x, fold.validation, x_part);
+    y_part.resize(fold.validation.size());
+    gather_labels(labels, fold.validation, y_part);
+    const ConfusionMatrix cm(y_part, net.predict_classes(x_part.view(), o.predict_batch), classes);
 
-        Tensor<T> x_part(x.shape().without_batch().with_batch(fold.train.size()));
-        gather_rows<T>(x, fold.train, x_part);
-        std::vector<int> y_part(fold.train.size());
-        gather_labels(labels, fold.train, y_part);
-        FullBatchOptions fo = fit_options(settings[s]);
-        fo.log = nullptr;
-        fo.on_iteration = [&](std::size_t iteration, double criterion) {
-            report({k + 1, total, s, f, iteration, criterion, false, 0, 0});
-        };
-        const LbfgsResult fitted = fit_full_batch(net, x_part.view(), std::span<const int>(y_part), fo);
+    const CvFit out{s, f, cm.accuracy(), cm.kappa(), fitted.f, fitted.iterations, fitted.stop,
+                    std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()};
+    report(CvProgress{k + 1, total, s, f, fitted.iterations, fitted.f, true, out.accuracy, out.seconds});
+    return out;
+}
 
-        x_part.resize(x.shape().without_batch().with_batch(fold.validation.size()));
-        gather_rows<T>(x, fold.validation, x_part);
-        y_part.resize(fold.validation.size());
-        gather_labels(labels, fold.validation, y_part);
-        const ConfusionMatrix cm(y_part, net.predict_classes(x_part.view(), o.predict_batch), classes);
-
-        CvFit& out = result.fits[k];
-        out = {s, f, cm.accuracy(), cm.kappa(), fitted.f, fitted.iterations, fitted.stop,
-               std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()};
-        report({k + 1, total, s, f, fitted.iterations, fitted.f, true, out.accuracy, out.seconds});
-    };
-
+// Runs run_fit(k) for every k in `fits`, side by side (one per thread) when o.parallel says so, and
+// rethrows the first failure afterwards.
+template <class RunFit>
+void run_cv_fits(const std::vector<std::size_t>& fits, const CrossValidationOptions& o, const RunFit& run_fit) {
     const int threads = o.threads > 0 ? o.threads : num_threads();
     if (o.parallel && threads > 1) {
 #ifdef _OPENMP
-        const auto count = static_cast<std::ptrdiff_t>(total);
+        std::vector<std::exception_ptr> errors(fits.size());
+        const auto count = static_cast<std::ptrdiff_t>(fits.size());
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
-        for (std::ptrdiff_t k = 0; k < count; ++k) {
+        for (std::ptrdiff_t i = 0; i < count; ++i) {
             try {
-                run_fit(static_cast<std::size_t>(k));
+                run_fit(fits[static_cast<std::size_t>(i)]);
             } catch (...) {  // an exception must not leave an OpenMP region
-                errors[static_cast<std::size_t>(k)] = std::current_exception();
+                errors[static_cast<std::size_t>(i)] = std::current_exception();
             }
         }
-#else
-        for (std::size_t k = 0; k < total; ++k) run_fit(k);
+        for (const auto& e : errors)
+            if (e) std::rethrow_exception(e);
+        return;
 #endif
-    } else {
-        for (std::size_t k = 0; k < total; ++k) run_fit(k);
     }
-    for (const auto& e : errors)
-        if (e) std::rethrow_exception(e);
+    for (std::size_t k : fits) run_fit(k);
+}
 
-    result.summary.resize(settings.size());
-    for (std::size_t s = 0; s < settings.size(); ++s) {
+// on_progress behind a lock, so that fits running side by side report one at a time.
+class LockedProgress {
+public:
+    explicit LockedProgress(const std::function<void(const CvProgress&)>& on_progress) : on_progress_(on_progress) {}
+    void operator()(const CvProgress& p) const {
+        if (!on_progress_) return;
+        const std::lock_guard<std::mutex> guard(lock_);
+        on_progress_(p);
+    }
+
+private:
+    const std::function<void(const CvProgress&)>& on_progress_;
+    mutable std::mutex lock_;
+};
+
+// Fills result.summary and result.best from result.fits.
+template <class Setting>
+void summarize_cv(CrossValidationResult<Setting>& result, std::size_t n_folds) {
+    result.summary.assign(result.settings.size(), CvSummary{});
+    result.best = 0;
+    for (std::size_t s = 0; s < result.settings.size(); ++s) {
         double acc = 0, kap = 0;
         for (std::size_t f = 0; f < n_folds; ++f) {
             acc += result.fits[s * n_folds + f].accuracy;
@@ -189,6 +203,31 @@ CrossValidationResult<Setting> cross_validate(const std::vector<Setting>& settin
         sum.kappa_sd = n_folds > 1 ? std::sqrt(vk / (n - 1)) : 0.0;
         if (sum.accuracy > result.summary[result.best].accuracy) result.best = s;
     }
+}
+
+}  // namespace detail
+
+// make_model(setting, seed) returns a compiled Sequential<T> initialised from seed;
+// fit_options(setting) returns the FullBatchOptions to fit it with (its log and on_iteration are
+// replaced by on_progress, which is called under a lock, so it need not be thread-safe).
+template <class T, class Setting, class MakeModel, class MakeOptions>
+CrossValidationResult<Setting> cross_validate(const std::vector<Setting>& settings, const MakeModel& make_model,
+                                              const MakeOptions& fit_options, TensorView<const std::type_identity_t<T>> x,
+                                              std::span<const int> labels, const std::vector<Fold>& folds,
+                                              const CrossValidationOptions& o = {},
+                                              const std::function<void(const CvProgress&)>& on_progress = {}) {
+    detail::check_cv_arguments<T>(settings, x, labels, folds);
+    const std::size_t total = settings.size() * folds.size();
+    CrossValidationResult<Setting> result;
+    result.settings.assign(settings.begin(), settings.end());
+    result.fits.resize(total);
+    const detail::LockedProgress report(on_progress);
+    std::vector<std::size_t> all(total);
+    for (std::size_t k = 0; k < total; ++k) all[k] = k;
+    detail::run_cv_fits(all, o, [&](std::size_t k) {
+        result.fits[k] = detail::cv_fit<T>(k, settings, make_model, fit_options, x, labels, folds, o, report);
+    });
+    detail::summarize_cv(result, folds.size());
     return result;
 }
 

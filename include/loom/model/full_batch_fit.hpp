@@ -55,22 +55,15 @@ void unpack_parameters(std::span<const double> flat, std::span<const Parameter<T
         for (auto& v : *p.value) v = static_cast<T>(flat[at++]);
 }
 
-}  // namespace detail
-
-// Fits `net` (compiled with the loss whose sum is the criterion, e.g. CrossEntropy) to x and the
-// targets y, starting from its current weights, and leaves the final weights in it. Result.trace holds
-// the criterion at the start and after every iteration.
-template <class T>
-LbfgsResult fit_full_batch(Sequential<T>& net, TensorView<const std::type_identity_t<T>> x,
-                           TensorView<const std::type_identity_t<T>> y, const FullBatchOptions& o = {}) {
-    require(net.compiled(), "fit_full_batch: compile the model first (its loss is the criterion)");
-    require<ArgumentError>(o.decay >= 0 && std::isfinite(o.decay), "fit_full_batch: expected decay >= 0, got ", o.decay);
-    require<ArgumentError>(o.chunk >= 1, "fit_full_batch: chunk size must be at least 1");
-    require<ArgumentError>(x.rank() >= 1 && x.dim(0) >= 1, "fit_full_batch: no training samples");
-
+// L-BFGS over every parameter of `net`, from its current weights, on `criterion(gradient)`, which
+// returns the criterion at the weights currently in the model and writes its gradient. The options'
+// log gets nnet's progress lines when `report` is set. Shared by fit_full_batch and its MPI twin,
+// whose criterion adds up the ranks' parts.
+template <class T, class Criterion>
+LbfgsResult minimize_full_batch(Sequential<T>& net, const FullBatchOptions& o, Criterion&& criterion, bool report = true) {
     const auto params = net.parameters();
     std::vector<double> w(net.param_count());
-    detail::pack_parameters<T>(params, w);
+    pack_parameters<T>(params, w);
 
     LbfgsOptions lo;
     lo.history = o.history;
@@ -81,46 +74,73 @@ LbfgsResult fit_full_batch(Sequential<T>& net, TensorView<const std::type_identi
     // models its rounding noise is far above double's.
     if constexpr (std::is_same_v<T, float>) lo.value_noise = 1e-9;
 
-    const auto report = [&](const char* what, double f) {
-        *o.log << what << std::fixed << std::setprecision(6) << f << std::defaultfloat << '\n' << std::flush;
+    std::ostream* log = report ? o.log : nullptr;
+    const auto print = [&](const char* what, double f) {
+        *log << what << std::fixed << std::setprecision(6) << f << std::defaultfloat << '\n' << std::flush;
     };
-    FullBatchObjective<T> criterion(net, o.chunk);
     bool first = true;
     const auto objective = [&](std::span<const double> point, std::span<double> g) {
-        detail::unpack_parameters<T>(point, params);
-        const double f = criterion(x, y, o.decay, g);
-        if (first && o.log) report("initial  value ", f);
+        unpack_parameters<T>(point, params);
+        const double f = criterion(g);
+        if (first && log) print("initial  value ", f);
         first = false;
         return f;
     };
     const auto on_iteration = [&](std::size_t iteration, double f) {
-        if (o.log && o.report_every && iteration % o.report_every == 0) {
-            *o.log << "iter " << std::setw(4) << iteration << ' ';
-            report("value ", f);
+        if (log && o.report_every && iteration % o.report_every == 0) {
+            *log << "iter " << std::setw(4) << iteration << ' ';
+            print("value ", f);
         }
         if (o.on_iteration) o.on_iteration(iteration, f);
     };
     const LbfgsResult result = LBFGS(lo).minimize(objective, w, on_iteration);
     // The last evaluation may have been a rejected trial point: put the accepted weights back.
-    detail::unpack_parameters<T>(w, params);
-    if (o.log) {
-        report("final  value ", result.f);
-        *o.log << (result.stop == LbfgsStop::MaxIterations ? "stopped after " + std::to_string(result.iterations) + " iterations"
-                                                            : to_string(result.stop))
-               << '\n' << std::flush;
+    unpack_parameters<T>(w, params);
+    if (log) {
+        print("final  value ", result.f);
+        *log << (result.stop == LbfgsStop::MaxIterations ? "stopped after " + std::to_string(result.iterations) + " iterations"
+                                                          : to_string(result.stop))
+             << '\n' << std::flush;
     }
     return result;
+}
+
+template <class T>
+void check_full_batch_options(const Sequential<T>& net, const FullBatchOptions& o) {
+    require(net.compiled(), "fit_full_batch: compile the model first (its loss is the criterion)");
+    require<ArgumentError>(o.decay >= 0 && std::isfinite(o.decay), "fit_full_batch: expected decay >= 0, got ", o.decay);
+    require<ArgumentError>(o.chunk >= 1, "fit_full_batch: chunk size must be at least 1");
+}
+
+// One-hot targets for class labels, for a model with flat outputs.
+template <class T>
+Tensor<T> full_batch_targets(const Sequential<T>& net, TensorView<const T> x, std::span<const int> labels) {
+    require<ShapeError>(net.output_shape().rank() == 1, "fit_full_batch: class labels need a model with flat outputs, this one outputs ",
+                        net.output_shape());
+    require<ShapeError>(x.rank() >= 1 && labels.size() == x.dim(0), "fit_full_batch: ", x.rank() ? x.dim(0) : 0,
+                        " samples but ", labels.size(), " labels");
+    return one_hot<T>(labels, net.output_shape()[0]);
+}
+
+}  // namespace detail
+
+// Fits `net` (compiled with the loss whose sum is the criterion, e.g. CrossEntropy) to x and the
+// targets y, starting from its current weights, and leaves the final weights in it. Result.trace holds
+// the criterion at the start and after every iteration.
+template <class T>
+LbfgsResult fit_full_batch(Sequential<T>& net, TensorView<const std::type_identity_t<T>> x,
+                           TensorView<const std::type_identity_t<T>> y, const FullBatchOptions& o = {}) {
+    detail::check_full_batch_options(net, o);
+    require<ArgumentError>(x.rank() >= 1 && x.dim(0) >= 1, "fit_full_batch: no training samples");
+    FullBatchObjective<T> criterion(net, o.chunk);
+    return detail::minimize_full_batch(net, o, [&](std::span<double> g) { return criterion(x, y, o.decay, g); });
 }
 
 // The same with class labels, one-hot encoded for a model with flat outputs.
 template <class T>
 LbfgsResult fit_full_batch(Sequential<T>& net, TensorView<const std::type_identity_t<T>> x,
                            std::span<const int> labels, const FullBatchOptions& o = {}) {
-    require<ShapeError>(net.output_shape().rank() == 1, "fit_full_batch: class labels need a model with flat outputs, this one outputs ",
-                        net.output_shape());
-    require<ShapeError>(x.rank() >= 1 && labels.size() == x.dim(0), "fit_full_batch: ", x.rank() ? x.dim(0) : 0,
-                        " samples but ", labels.size(), " labels");
-    const Tensor<T> y = one_hot<T>(labels, net.output_shape()[0]);
+    const Tensor<T> y = detail::full_batch_targets<T>(net, x, labels);
     return fit_full_batch(net, x, y.view(), o);
 }
 

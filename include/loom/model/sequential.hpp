@@ -153,23 +153,25 @@ public:
         return copy;
     }
 
-    // Training: see training_loop.hpp for the loop, FitOptions and the callbacks.
+    // Training: see training_loop.hpp for the loop, FitOptions and the callbacks. `step` computes each
+    // batch's update (loom::mpi::fit passes its data-parallel step); null: in this process.
     History fit(const Tensor<T>& x, const std::vector<int>& labels, const FitOptions& options = {},
-                const std::vector<CallbackRef>& callbacks = {}) {
-        return fit(x, class_targets<T>(labels, x.dim(0), output_shape()).view(), options, callbacks);
+                const std::vector<CallbackRef>& callbacks = {}, TrainStep<T>* step = nullptr) {
+        return fit(x, class_targets<T>(labels, x.dim(0), output_shape()).view(), options, callbacks, step);
     }
     History fit(TensorView<const T> x, TensorView<const T> y, const FitOptions& options = {},
-                const std::vector<CallbackRef>& callbacks = {}) {
+                const std::vector<CallbackRef>& callbacks = {}, TrainStep<T>* step = nullptr) {
         check_dataset<T>(x, y, input_shape_, output_shape(), layers_.empty());
-        return fit_with_split(*this, x, y, options, callbacks);
+        return fit_with_split(*this, x, y, options, callbacks, step);
     }
     History fit(TensorView<const T> x, TensorView<const T> y, const ValidationData<T>& validation,
-                const FitOptions& options = {}, const std::vector<CallbackRef>& callbacks = {}) {
+                const FitOptions& options = {}, const std::vector<CallbackRef>& callbacks = {},
+                TrainStep<T>* step = nullptr) {
         check_dataset<T>(x, y, input_shape_, output_shape(), layers_.empty());
         check_dataset<T>(validation.x, validation.y, input_shape_, output_shape(), layers_.empty());
         require<ArgumentError>(validation.x.dim(0) >= 1, "fit: the validation data has no samples");
-        LocalTrainStep<T> step;
-        return run_training(*this, x, y, &validation, options, callbacks, step);
+        LocalTrainStep<T> local;
+        return run_training(*this, x, y, &validation, options, callbacks, step ? *step : local);
     }
 
     Evaluation evaluate(const Tensor<T>& x, const std::vector<int>& labels, std::size_t batch_size = 256) {

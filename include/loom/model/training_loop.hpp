@@ -263,18 +263,20 @@ History run_training(Sequential<T>& net, TensorView<const std::type_identity_t<T
 }
 
 // fit with FitOptions::validation_split: the last fraction of the samples is held out, as in Keras.
+// `step` computes each batch's update (loom::mpi::fit passes its data-parallel step); null: locally.
 template <class T>
 History fit_with_split(Sequential<T>& net, TensorView<const std::type_identity_t<T>> x,
                        TensorView<const std::type_identity_t<T>> y, const FitOptions& o,
-                       const std::vector<CallbackRef>& callbacks) {
+                       const std::vector<CallbackRef>& callbacks, TrainStep<T>* step = nullptr) {
     require<ArgumentError>(o.validation_split >= 0 && o.validation_split < 1,
                            "fit: expected validation_split in [0, 1), got ", o.validation_split);
     const std::size_t n = x.dim(0);
     const auto held_out = static_cast<std::size_t>(std::floor(static_cast<double>(n) * o.validation_split));
-    LocalTrainStep<T> step;
-    if (held_out == 0) return run_training(net, x, y, nullptr, o, callbacks, step);
+    LocalTrainStep<T> local;
+    TrainStep<T>& s = step ? *step : local;
+    if (held_out == 0) return run_training(net, x, y, nullptr, o, callbacks, s);
     const ValidationData<T> validation{x.rows(n - held_out, n), y.rows(n - held_out, n)};
-    return run_training(net, x.rows(0, n - held_out), y.rows(0, n - held_out), &validation, o, callbacks, step);
+    return run_training(net, x.rows(0, n - held_out), y.rows(0, n - held_out), &validation, o, callbacks, s);
 }
 
 }  // namespace loom

@@ -1,0 +1,15 @@
+# Runs COMMAND (an mpiexec line) and passes only if it ends on its own within 60 s, with a non-zero
+# status and rank 1's message on its output: a failing rank must not leave the others hanging.
+execute_process(COMMAND ${COMMAND} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err TIMEOUT 60)
+message(STATUS "exit status: ${rc}\n${out}${err}")
+if(rc STREQUAL "0")
+  message(FATAL_ERROR "the job succeeded although rank 1 threw")
+elseif(NOT rc MATCHES "^[0-9]+$")
+  message(FATAL_ERROR "the job did not end by itself: ${rc}")
+endif()
+if(NOT "${out}${err}" MATCHES "rank 1 of 2: loom::mpi::fit failed: rank 1 fails on purpose")
+  message(FATAL_ERROR "rank 1's message is missing")
+endif()
+if("${out}${err}" MATCHES "finished, which it must not")
+  message(FATAL_ERROR "a rank finished the fit")
+endif()
