@@ -18,9 +18,10 @@ inline loom::FitOptions quiet(std::size_t epochs, std::size_t batch, std::uint64
     return o;
 }
 
+// As doubles, which hold float and double weights exactly (and match TrainingControl::get_weights).
 template <class T>
-std::vector<T> weights(const loom::Sequential<T>& net) {
-    std::vector<T> w;
+std::vector<double> weights(const loom::Sequential<T>& net) {
+    std::vector<double> w;
     for (const auto& p : net.parameters()) w.insert(w.end(), p.value->begin(), p.value->end());
     return w;
 }

@@ -15,11 +15,7 @@
 
 namespace {
 
-// The weights as doubles, as TrainingControl::get_weights gives them.
-std::vector<double> weights(const loom::Sequential<float>& net) {
-    const auto w = loom_test::weights(net);
-    return {w.begin(), w.end()};
-}
+using loom_test::weights;
 
 // Three noisy classes of 4-feature samples: learnable, but a fast learning rate overfits them.
 struct Data {

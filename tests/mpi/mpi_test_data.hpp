@@ -7,6 +7,7 @@
 
 #include "loom/distributed/agreement.hpp"
 #include "loom/distributed/communicator.hpp"
+#include "../fit_helpers.hpp"
 #include "loom/loom.hpp"
 
 namespace loom_mpi_test {
@@ -41,12 +42,7 @@ loom::Sequential<T> mlp(std::size_t dims, std::size_t hidden, std::size_t classe
     return net;
 }
 
-template <class T>
-std::vector<double> weights(const loom::Sequential<T>& net) {
-    std::vector<double> w;
-    for (const auto& p : net.parameters()) w.insert(w.end(), p.value->begin(), p.value->end());
-    return w;
-}
+using loom_test::weights;
 
 // Whether every rank holds bit for bit the same values.
 inline bool same_on_every_rank(const loom::mpi::Communicator& comm, const std::vector<double>& values) {
