@@ -150,7 +150,25 @@ void edge_sizes_all_isas() {
     }
 }
 
+// Every row count of an edge tile (each is a different sum of the kernels' power-of-two row pieces)
+// against every B width around one and two vectors, for k below and above the C^T switch (k >= 64).
+template <class T>
+void every_edge_tile_all_isas() {
+    const std::size_t widths[] = {1, 3, 4, 7, 8, 9, 15, 16, 17, 31, 32, 33};
+    for (Isa isa : supported_isas()) {
+        loom::ScopedIsa scoped(isa);
+        for (std::size_t m = 1; m <= 15; ++m)
+            for (std::size_t n : widths)
+                for (std::size_t k : {std::size_t{3}, std::size_t{70}})
+                    for (Transpose ta : kTrans)
+                        for (Transpose tb : kTrans) check_case<T>({ta, tb, m, n, k, 1.0, 0.5, 1});
+    }
+}
+
 }  // namespace
+
+TEST_CASE("gemm: every edge tile shape, all transposes, every ISA (float)") { every_edge_tile_all_isas<float>(); }
+TEST_CASE("gemm: every edge tile shape, all transposes, every ISA (double)") { every_edge_tile_all_isas<double>(); }
 
 TEST_CASE("gemm: edge sizes, all transposes, every ISA (float)") { edge_sizes_all_isas<float>(); }
 TEST_CASE("gemm: edge sizes, all transposes, every ISA (double)") { edge_sizes_all_isas<double>(); }

@@ -2,8 +2,8 @@
 // parallel_for: splits [0, n) into one contiguous range per thread. The split depends only on n and
 // the thread count, so results are reproducible for a given thread count.
 #include <cstddef>
-#include <exception>
 
+#include "loom/core/parallel_failure.hpp"
 #include "loom/core/threads.hpp"
 
 namespace loom {
@@ -20,24 +20,15 @@ void parallel_for(std::size_t n, std::size_t grain, Body&& body) {
         return;
     }
 #ifdef _OPENMP
-    std::exception_ptr failure;
-    std::size_t failed_range = n;
+    detail::ParallelFailure failure;
 #pragma omp parallel num_threads(threads)
     {
         const auto t = static_cast<std::size_t>(omp_get_thread_num());
         const auto nt = static_cast<std::size_t>(omp_get_num_threads());
         const std::size_t begin = n * t / nt, end = n * (t + 1) / nt;
-        try {
-            if (begin < end) body(begin, end);
-        } catch (...) {
-#pragma omp critical(loom_parallel_for_failure)
-            if (begin < failed_range) {
-                failed_range = begin;
-                failure = std::current_exception();
-            }
-        }
+        if (begin < end) failure.run(begin, [&] { body(begin, end); });
     }
-    if (failure) std::rethrow_exception(failure);
+    failure.rethrow_if_failed();
 #else
     body(std::size_t{0}, n);
 #endif

@@ -11,7 +11,8 @@
 
 #include "loom/core/error.hpp"
 
-// x86-64 with GCC/Clang: where target attributes, <immintrin.h> and __builtin_cpu_supports exist.
+// x86-64 with GCC/Clang: where target attributes, <immintrin.h> and __builtin_cpu_supports exist. The
+// one test for "may use x86 kernels" in loom.
 #if (defined(__x86_64__) || defined(_M_X64)) && (defined(__GNUC__) || defined(__clang__))
 #define LOOM_X86 1
 #else
@@ -34,7 +35,7 @@ inline const char* isa_name(Isa isa) {
 // The best ISA loom has kernels for on this CPU. __builtin_cpu_supports also checks that the OS saves
 // the wide registers (XCR0), so "avx512f" here means the kernels can actually run.
 inline Isa detected_isa() {
-#if (defined(__x86_64__) || defined(_M_X64)) && (defined(__GNUC__) || defined(__clang__))
+#if LOOM_X86
     static const Isa isa = [] {
         __builtin_cpu_init();
         if (__builtin_cpu_supports("avx512f")) return Isa::Avx512;

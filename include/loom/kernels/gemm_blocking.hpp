@@ -1,6 +1,13 @@
 #pragma once
-// Cache block sizes for the GEMM driver (BLIS naming): a KC x NC panel of B and, inside it, MC x KC
-// blocks of A are packed (per thread), and the micro-kernel walks MR x NR tiles of them.
+// The GEMM blocking, per ISA and type, in one place (BLIS naming): a KC x NC panel of B and, inside it,
+// MC x KC blocks of A are packed (per thread), and the micro-kernel walks MR x NR tiles of them.
+//
+// MR x NR is the register tile of the ISA's micro-kernel (x86/microkernel.hpp):
+//  - AVX-512: 14 rows x 2 zmm vectors (14 x 32 float, 14 x 16 double): 28 accumulators + 2 B vectors
+//    + 1 broadcast of the 32 zmm registers; each B load feeds 14 FMAs.
+//  - AVX2: 6 rows x 2 ymm vectors (6 x 16 float, 6 x 8 double): 12 accumulators + 2 B vectors + 1
+//    broadcast = 15 of the 16 ymm registers; 12 independent chains cover the FMA latency of two pipes.
+//  - Generic: 4 x 16 float / 4 x 8 double, 64 accumulators, what SSE2's 16 registers hold.
 //
 // Sized for the machine loom is tuned on (AMD EPYC Zen 4: 32 KiB L1d and 1 MiB L2 per core, 32 MiB
 // shared L3), and sane on other x86-64 parts:
@@ -21,24 +28,27 @@
 namespace loom::detail {
 
 struct GemmBlocks {
-    std::size_t mc, kc, nc;
+    std::size_t mr, nr, mc, kc, nc;
 };
 
 template <class T, Isa isa>
 constexpr GemmBlocks gemm_blocks() {
     if constexpr (isa == Isa::Avx512) {
         // MR 14, NR 32 (float) / 16 (double): A block 14*24*384*4 = 504 KiB (float), 14*12*384*8 (double).
-        if constexpr (sizeof(T) == 4) return {14 * 24, 384, 32 * 128};
-        else return {14 * 12, 384, 16 * 128};
+        if constexpr (sizeof(T) == 4) return {14, 32, 14 * 24, 384, 32 * 128};
+        else return {14, 16, 14 * 12, 384, 16 * 128};
     } else if constexpr (isa == Isa::Avx2) {
         // MR 6, NR 16 / 8: B micro-panel 16 KiB at KC 256; A block 6*48*256*4 = 288 KiB.
-        if constexpr (sizeof(T) == 4) return {6 * 48, 256, 16 * 256};
-        else return {6 * 24, 256, 8 * 256};
+        if constexpr (sizeof(T) == 4) return {6, 16, 6 * 48, 256, 16 * 256};
+        else return {6, 8, 6 * 24, 256, 8 * 256};
     } else {
         // MR 4, NR 16 / 8.
-        if constexpr (sizeof(T) == 4) return {4 * 64, 256, 16 * 256};
-        else return {4 * 32, 256, 8 * 256};
+        if constexpr (sizeof(T) == 4) return {4, 16, 4 * 64, 256, 16 * 256};
+        else return {4, 8, 4 * 32, 256, 8 * 256};
     }
 }
+
+// Rounds n up to a multiple of `step`.
+constexpr std::size_t round_up(std::size_t n, std::size_t step) { return (n + step - 1) / step * step; }
 
 }  // namespace loom::detail

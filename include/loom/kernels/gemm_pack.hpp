@@ -2,233 +2,23 @@
 // Packing for the GEMM driver. The micro-kernel reads A as consecutive MR-value columns of one
 // MR-row micro-panel and B as consecutive NR-value rows of one NR-column micro-panel: unit-stride,
 // 64-byte aligned streams whatever the caller's transposes and leading dimensions were, so the kernel
-// has one shape only. Edge panels are zero-padded to full MR / NR; the padded products are computed
-// and then discarded by the driver, which is cheaper than a family of edge kernels.
+// has one shape only. Edge panels are zero-padded to full MR / NR.
+//
+// The loops here are the portable version; an ISA with its own packing routines (x86/avx512/pack.hpp)
+// takes over through `if constexpr` on the ISA the driver was instantiated for.
 #include <algorithm>
 #include <cstddef>
-#include <new>
 
-#include "loom/core/aligned_allocator.hpp"
 #include "loom/kernels/cpu_features.hpp"
 #include "loom/kernels/transpose.hpp"
-
-#if (defined(__x86_64__) || defined(_M_X64)) && (defined(__GNUC__) || defined(__clang__))
-#define LOOM_HAVE_AVX512_PACK 1
-#include <immintrin.h>
-#endif
+#include "loom/kernels/x86/avx512/pack.hpp"
 
 namespace loom::detail {
-
-// A grow-only 64-byte aligned scratch buffer. Training calls gemm thousands of times with the same
-// shapes; after the first call the buffer is big enough and gemm no longer touches the heap.
-template <class T>
-class PackBuffer {
-public:
-    PackBuffer() = default;
-    PackBuffer(const PackBuffer&) = delete;
-    PackBuffer& operator=(const PackBuffer&) = delete;
-    ~PackBuffer() { release(); }
-
-    T* reserve(std::size_t count) {
-        if (count > capacity_) {
-            release();
-            data_ = static_cast<T*>(::operator new(count * sizeof(T), std::align_val_t{tensor_alignment}));
-            capacity_ = count;
-        }
-        return data_;
-    }
-
-private:
-    void release() {
-        if (data_) ::operator delete(data_, std::align_val_t{tensor_alignment});
-        data_ = nullptr;
-        capacity_ = 0;
-    }
-    T* data_ = nullptr;
-    std::size_t capacity_ = 0;
-};
-
-// What a GEMM scratch buffer holds: packed A, packed B, or the C^T of a narrow product (gemm.hpp).
-enum class GemmBuffer { PackedA, PackedB, TransposedC };
-
-// One buffer per thread and role. OpenMP keeps its worker threads alive between parallel regions,
-// so thread_local storage is reused across calls.
-template <class T, GemmBuffer role>
-PackBuffer<T>& gemm_buffer() {
-    thread_local PackBuffer<T> buffer;
-    return buffer;
-}
-
-// Rounds n up to a multiple of `step`.
-constexpr std::size_t round_up(std::size_t n, std::size_t step) { return (n + step - 1) / step * step; }
-
-#ifdef LOOM_HAVE_AVX512_PACK
-// The transposing case of packing (A stored row-major but wanted by columns, or B^T) is a gather with a
-// large stride, one scalar load and store per element. For shapes with little reuse per packed element
-// (LeNet's conv weight gradients: m, n <= 50, k = 196 * batch) that gather costs more than the
-// arithmetic, so on AVX-512 it is done as register transposes of 16 x 16 floats / 8 x 8 doubles.
-
-// The all-ones masked forms are the same instructions as the plain ones, but GCC 12 warns about the
-// plain ones' internal _mm512_undefined_*() operand (-Wmaybe-uninitialized, a known false positive).
-#define LOOM_ALL16 static_cast<__mmask16>(0xFFFF)
-#define LOOM_ALL8 static_cast<__mmask8>(0xFF)
-
-// In-register transpose: on return r[c] holds what was column c of the 16 rows r[0..16).
-__attribute__((target("avx512f"), always_inline)) inline void transpose_16x16(__m512 r[16]) {
-    __m512 a[16];
-#pragma GCC unroll 16
-    for (int i = 0; i < 8; ++i) {
-        a[2 * i] = _mm512_maskz_unpacklo_ps(LOOM_ALL16, r[2 * i], r[2 * i + 1]);
-        a[2 * i + 1] = _mm512_maskz_unpackhi_ps(LOOM_ALL16, r[2 * i], r[2 * i + 1]);
-    }
-    // b[4g + c], 128-bit lane l: rows 4g..4g+3 of column 4l + c.
-    __m512 b[16];
-#pragma GCC unroll 16
-    for (int g = 0; g < 4; ++g) {
-        const __m512d lo0 = _mm512_castps_pd(a[4 * g]), hi0 = _mm512_castps_pd(a[4 * g + 1]);
-        const __m512d lo1 = _mm512_castps_pd(a[4 * g + 2]), hi1 = _mm512_castps_pd(a[4 * g + 3]);
-        b[4 * g] = _mm512_castpd_ps(_mm512_maskz_unpacklo_pd(LOOM_ALL8, lo0, lo1));
-        b[4 * g + 1] = _mm512_castpd_ps(_mm512_maskz_unpackhi_pd(LOOM_ALL8, lo0, lo1));
-        b[4 * g + 2] = _mm512_castpd_ps(_mm512_maskz_unpacklo_pd(LOOM_ALL8, hi0, hi1));
-        b[4 * g + 3] = _mm512_castpd_ps(_mm512_maskz_unpackhi_pd(LOOM_ALL8, hi0, hi1));
-    }
-    // A 4 x 4 transpose of 128-bit lanes per column residue c.
-#pragma GCC unroll 16
-    for (int c = 0; c < 4; ++c) {
-        const __m512 u0 = _mm512_maskz_shuffle_f32x4(LOOM_ALL16, b[c], b[4 + c], 0x88), u1 = _mm512_maskz_shuffle_f32x4(LOOM_ALL16, b[c], b[4 + c], 0xDD);
-        const __m512 u2 = _mm512_maskz_shuffle_f32x4(LOOM_ALL16, b[8 + c], b[12 + c], 0x88);
-        const __m512 u3 = _mm512_maskz_shuffle_f32x4(LOOM_ALL16, b[8 + c], b[12 + c], 0xDD);
-        r[c] = _mm512_maskz_shuffle_f32x4(LOOM_ALL16, u0, u2, 0x88);
-        r[4 + c] = _mm512_maskz_shuffle_f32x4(LOOM_ALL16, u1, u3, 0x88);
-        r[8 + c] = _mm512_maskz_shuffle_f32x4(LOOM_ALL16, u0, u2, 0xDD);
-        r[12 + c] = _mm512_maskz_shuffle_f32x4(LOOM_ALL16, u1, u3, 0xDD);
-    }
-}
-
-__attribute__((target("avx512f"), always_inline)) inline void transpose_8x8(__m512d r[8]) {
-    __m512d a[8];  // a[2k + c], lane l: rows 2k, 2k+1 of column 2l + c
-#pragma GCC unroll 16
-    for (int i = 0; i < 4; ++i) {
-        a[2 * i] = _mm512_maskz_unpacklo_pd(LOOM_ALL8, r[2 * i], r[2 * i + 1]);
-        a[2 * i + 1] = _mm512_maskz_unpackhi_pd(LOOM_ALL8, r[2 * i], r[2 * i + 1]);
-    }
-#pragma GCC unroll 16
-    for (int c = 0; c < 2; ++c) {
-        const __m512d u0 = _mm512_maskz_shuffle_f64x2(LOOM_ALL8, a[c], a[2 + c], 0x88), u1 = _mm512_maskz_shuffle_f64x2(LOOM_ALL8, a[c], a[2 + c], 0xDD);
-        const __m512d u2 = _mm512_maskz_shuffle_f64x2(LOOM_ALL8, a[4 + c], a[6 + c], 0x88);
-        const __m512d u3 = _mm512_maskz_shuffle_f64x2(LOOM_ALL8, a[4 + c], a[6 + c], 0xDD);
-        r[c] = _mm512_maskz_shuffle_f64x2(LOOM_ALL8, u0, u2, 0x88);
-        r[2 + c] = _mm512_maskz_shuffle_f64x2(LOOM_ALL8, u1, u3, 0x88);
-        r[4 + c] = _mm512_maskz_shuffle_f64x2(LOOM_ALL8, u0, u2, 0xDD);
-        r[6 + c] = _mm512_maskz_shuffle_f64x2(LOOM_ALL8, u1, u3, 0xDD);
-    }
-}
-
-#undef LOOM_ALL16
-#undef LOOM_ALL8
-
-// dst[p * S + r] = src[r * ld + p] for r < rows, p < kc, and 0 for rows <= r < S (rows <= S).
-template <std::size_t S>
-__attribute__((target("avx512f"))) void pack_transposed_avx512(const float* src, std::size_t ld, std::size_t rows,
-                                                               std::size_t kc, float* dst) {
-    for (std::size_t g0 = 0; g0 < S; g0 += 16) {
-        const std::size_t width = std::min<std::size_t>(16, S - g0);
-        const std::size_t valid = rows > g0 ? std::min(width, rows - g0) : 0;
-        const auto store_mask = static_cast<__mmask16>((1u << width) - 1);
-        for (std::size_t p0 = 0; p0 < kc; p0 += 16) {
-            const std::size_t steps = std::min<std::size_t>(16, kc - p0);
-            const auto load_mask = static_cast<__mmask16>((1u << steps) - 1);
-            __m512 r[16];
-        #pragma GCC unroll 16
-            for (std::size_t i = 0; i < 16; ++i)
-                r[i] = i < valid ? _mm512_maskz_loadu_ps(load_mask, src + (g0 + i) * ld + p0) : _mm512_setzero_ps();
-            transpose_16x16(r);
-                    if (steps == 16) {
-#pragma GCC unroll 16
-                for (std::size_t c = 0; c < 16; ++c) _mm512_mask_storeu_ps(dst + (p0 + c) * S + g0, store_mask, r[c]);
-            } else {  // k tail: indexing r by a run-time count would keep r out of registers
-                __m512 tail[16];
-#pragma GCC unroll 16
-                for (std::size_t c = 0; c < 16; ++c) tail[c] = r[c];
-                for (std::size_t c = 0; c < steps; ++c) _mm512_mask_storeu_ps(dst + (p0 + c) * S + g0, store_mask, tail[c]);
-            }
-        }
-    }
-}
-
-template <std::size_t S>
-__attribute__((target("avx512f"))) void pack_transposed_avx512(const double* src, std::size_t ld, std::size_t rows,
-                                                               std::size_t kc, double* dst) {
-    for (std::size_t g0 = 0; g0 < S; g0 += 8) {
-        const std::size_t width = std::min<std::size_t>(8, S - g0);
-        const std::size_t valid = rows > g0 ? std::min(width, rows - g0) : 0;
-        const auto store_mask = static_cast<__mmask8>((1u << width) - 1);
-        for (std::size_t p0 = 0; p0 < kc; p0 += 8) {
-            const std::size_t steps = std::min<std::size_t>(8, kc - p0);
-            const auto load_mask = static_cast<__mmask8>((1u << steps) - 1);
-            __m512d r[8];
-        #pragma GCC unroll 16
-            for (std::size_t i = 0; i < 8; ++i)
-                r[i] = i < valid ? _mm512_maskz_loadu_pd(load_mask, src + (g0 + i) * ld + p0) : _mm512_setzero_pd();
-            transpose_8x8(r);
-                    if (steps == 8) {
-#pragma GCC unroll 16
-                for (std::size_t c = 0; c < 8; ++c) _mm512_mask_storeu_pd(dst + (p0 + c) * S + g0, store_mask, r[c]);
-            } else {  // k tail: indexing r by a run-time count would keep r out of registers
-                __m512d tail[8];
-#pragma GCC unroll 16
-                for (std::size_t c = 0; c < 8; ++c) tail[c] = r[c];
-                for (std::size_t c = 0; c < steps; ++c) _mm512_mask_storeu_pd(dst + (p0 + c) * S + g0, store_mask, tail[c]);
-            }
-        }
-    }
-}
-// dst[p * S + i] = src[p * ld + i] for i < count, 0 for count <= i < S: the non-transposing case, one
-// masked load and store per vector. (Baseline-compiled code would copy 16 bytes at a time, and
-// std::copy_n ends in a memmove call per short run.)
-template <std::size_t S>
-__attribute__((target("avx512f"))) void pack_copy_avx512(const float* src, std::size_t ld, std::size_t count,
-                                                         std::size_t kc, float* dst) {
-    constexpr std::size_t groups = (S + 15) / 16;
-    __mmask16 load_mask[groups], store_mask[groups];
-    for (std::size_t g = 0; g < groups; ++g) {
-        const std::size_t begin = g * 16;
-        const std::size_t width = std::min<std::size_t>(16, S - begin);
-        const std::size_t valid = count > begin ? std::min(width, count - begin) : 0;
-        load_mask[g] = static_cast<__mmask16>((1u << valid) - 1);
-        store_mask[g] = static_cast<__mmask16>((1u << width) - 1);
-    }
-    for (std::size_t p = 0; p < kc; ++p)
-#pragma GCC unroll 4
-        for (std::size_t g = 0; g < groups; ++g)
-            _mm512_mask_storeu_ps(dst + p * S + g * 16, store_mask[g],
-                                  _mm512_maskz_loadu_ps(load_mask[g], src + p * ld + g * 16));
-}
-
-template <std::size_t S>
-__attribute__((target("avx512f"))) void pack_copy_avx512(const double* src, std::size_t ld, std::size_t count,
-                                                         std::size_t kc, double* dst) {
-    constexpr std::size_t groups = (S + 7) / 8;
-    __mmask8 load_mask[groups], store_mask[groups];
-    for (std::size_t g = 0; g < groups; ++g) {
-        const std::size_t begin = g * 8;
-        const std::size_t width = std::min<std::size_t>(8, S - begin);
-        const std::size_t valid = count > begin ? std::min(width, count - begin) : 0;
-        load_mask[g] = static_cast<__mmask8>((1u << valid) - 1);
-        store_mask[g] = static_cast<__mmask8>((1u << width) - 1);
-    }
-    for (std::size_t p = 0; p < kc; ++p)
-#pragma GCC unroll 4
-        for (std::size_t g = 0; g < groups; ++g)
-            _mm512_mask_storeu_pd(dst + p * S + g * 8, store_mask[g],
-                                  _mm512_maskz_loadu_pd(load_mask[g], src + p * ld + g * 8));
-}
-#endif
 
 // dst[p * S + i] = src[p * ld + i] for i < count, p < kc; zero for count <= i < S.
 template <std::size_t S, Isa isa, class T>
 void pack_copy(const T* src, std::size_t ld, std::size_t count, std::size_t kc, T* dst) {
-#ifdef LOOM_HAVE_AVX512_PACK
+#if LOOM_X86
     if constexpr (isa == Isa::Avx512) {
         pack_copy_avx512<S>(src, ld, count, kc, dst);
         return;
@@ -247,7 +37,7 @@ void pack_copy(const T* src, std::size_t ld, std::size_t count, std::size_t kc, 
 // dst[p * S + r] = src[r * ld + p] for r < rows, p < kc; zero for rows <= r < S.
 template <std::size_t S, Isa isa, class T>
 void pack_transposed(const T* src, std::size_t ld, std::size_t rows, std::size_t kc, T* dst) {
-#ifdef LOOM_HAVE_AVX512_PACK
+#if LOOM_X86
     if constexpr (isa == Isa::Avx512) {
         pack_transposed_avx512<S>(src, ld, rows, kc, dst);
         return;

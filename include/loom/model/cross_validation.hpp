@@ -15,7 +15,6 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
-#include <exception>
 #include <functional>
 #include <mutex>
 #include <span>
@@ -23,6 +22,7 @@
 #include <vector>
 
 #include "loom/core/error.hpp"
+#include "loom/core/parallel_failure.hpp"
 #include "loom/core/tensor.hpp"
 #include "loom/core/threads.hpp"
 #include "loom/data/kfold.hpp"
@@ -145,18 +145,14 @@ void run_cv_fits(const std::vector<std::size_t>& fits, const CrossValidationOpti
     const int threads = o.threads > 0 ? o.threads : num_threads();
     if (o.parallel && threads > 1) {
 #ifdef _OPENMP
-        std::vector<std::exception_ptr> errors(fits.size());
+        detail::ParallelFailure failure;
         const auto count = static_cast<std::ptrdiff_t>(fits.size());
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
         for (std::ptrdiff_t i = 0; i < count; ++i) {
-            try {
-                run_fit(fits[static_cast<std::size_t>(i)]);
-            } catch (...) {  // an exception must not leave an OpenMP region
-                errors[static_cast<std::size_t>(i)] = std::current_exception();
-            }
+            const auto at = static_cast<std::size_t>(i);
+            failure.run(at, [&] { run_fit(fits[at]); });
         }
-        for (const auto& e : errors)
-            if (e) std::rethrow_exception(e);
+        failure.rethrow_if_failed();
         return;
 #endif
     }

@@ -3,19 +3,17 @@
 // SIMD kernels are tested against through the same driver. Plain C++ that compilers auto-vectorise with
 // whatever baseline SIMD the target has (SSE2 on x86-64, NEON on AArch64).
 //
-// Every micro-kernel has the same contract, which the driver (gemm.hpp) relies on:
-//   C[0..MR) x [0..NR) (row stride ldc) = alpha * sum_p A[p][i] * B[p][j] + beta * C,
-// where A is a packed micro-panel (kc steps of MR values) and B one of kc steps of NR values, both
-// 64-byte aligned. beta == 0 overwrites C without reading it, so NaN/garbage in C does not propagate.
+// It keeps the contract written in x86/microkernel.hpp.
 #include <cstddef>
+
+#include "loom/kernels/gemm_blocking.hpp"
 
 namespace loom::detail {
 
 template <class T>
 struct GemmKernelGeneric {
-    // 4 x 16 (float) keeps 64 accumulators: 16 SSE registers' worth, what x86-64 has without AVX.
-    static constexpr std::size_t mr = 4;
-    static constexpr std::size_t nr = sizeof(T) == 4 ? 16 : 8;
+    static constexpr std::size_t mr = gemm_blocks<T, Isa::Generic>().mr;
+    static constexpr std::size_t nr = gemm_blocks<T, Isa::Generic>().nr;
 
     static void run(std::size_t kc, const T* a, const T* b, T* c, std::size_t ldc, T alpha, T beta) {
         run_edge(mr, nr, kc, a, b, c, ldc, alpha, beta);

@@ -1,0 +1,266 @@
+#pragma once
+// The definition of loom::gemm (declared in gemm.hpp): the BLIS algorithm. For each NC-column panel
+// of C, for each KC slice of k, pack op(B)'s KC x NC block, then for each MC-row block pack op(A)'s
+// MC x KC block, then sweep MR x NR tiles with the ISA's micro-kernel. Packing makes every operand
+// layout look the same to the kernel and keeps the working sets in the cache level they are sized
+// for (gemm_blocking.hpp). The pieces live apart, as in BLIS: blocking in gemm_blocking.hpp, packing
+// in gemm_pack.hpp (and x86/<isa>/pack.hpp), micro-kernels in gemm_kernel_generic.hpp and
+// x86/<isa>/gemm_kernel.hpp, the per-thread buffers in scratch_buffer.hpp.
+//
+// Threads split C into disjoint rectangles of whole tiles and k is never split, so every element of C
+// is summed by one thread in the same order (the same KC slices) whatever the thread count: results
+// are bitwise reproducible for a given ISA.
+#include <algorithm>
+#include <cstddef>
+#include <type_traits>
+
+#include "loom/core/error.hpp"
+#include "loom/core/parallel.hpp"
+#include "loom/core/parallel_failure.hpp"
+#include "loom/core/threads.hpp"
+#include "loom/kernels/cpu_features.hpp"
+#include "loom/kernels/gemm.hpp"
+#include "loom/kernels/gemm_blocking.hpp"
+#include "loom/kernels/gemm_kernel_generic.hpp"
+#include "loom/kernels/gemm_pack.hpp"
+#include "loom/kernels/scratch_buffer.hpp"
+#include "loom/kernels/transpose.hpp"
+#include "loom/kernels/x86/avx2/gemm_kernel.hpp"
+#include "loom/kernels/x86/avx512/gemm_kernel.hpp"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+namespace loom {
+
+namespace detail {
+
+// Below this many flops per thread, waking a second thread (a fork and a join, a few microseconds)
+// costs more than it saves.
+inline constexpr double gemm_min_flops_per_thread = 4.0e6;
+
+// C = beta * C for the degenerate cases (k == 0 or alpha == 0), with beta == 0 overwriting.
+template <class T>
+void gemm_scale_c(std::size_t m, std::size_t n, T beta, T* c, std::size_t ldc) {
+    for (std::size_t i = 0; i < m; ++i) {
+        T* row = c + i * ldc;
+        if (beta == T(0))
+            std::fill(row, row + n, T(0));
+        else if (beta != T(1))
+            for (std::size_t j = 0; j < n; ++j) row[j] *= beta;
+    }
+}
+
+// Packing one element costs roughly as much as this many multiply-adds in the micro-kernel (a load,
+// a store and some shuffling against 16-32 FMA lanes per cycle).
+inline constexpr double gemm_pack_cost = 16.0;
+
+// How `threads` threads split C: tm row groups x tn column groups of whole micro-tiles. Each thread
+// then runs the serial algorithm on its own rectangle with its own packed A and B, so threads never
+// wait for each other until the end of the call (a barrier per KC slice costs a scheduler time slice
+// whenever another process holds the other core, which on a shared 2-core machine is often). The
+// price is that row groups each pack the B columns they need and column groups the A rows they need;
+// the grid minimises the busiest thread's micro-kernel work plus that packing.
+inline void gemm_thread_grid(int threads, std::size_t mr, std::size_t nr, std::size_t m, std::size_t n, int& tm,
+                             int& tn) {
+    const std::size_t row_tiles = (m + mr - 1) / mr, col_tiles = (n + nr - 1) / nr;
+    tm = 1;
+    tn = threads;
+    double best = -1;
+    for (int r = 1; r <= threads; ++r) {
+        if (threads % r != 0) continue;
+        const auto rr = static_cast<std::size_t>(r), cc = static_cast<std::size_t>(threads / r);
+        const auto rows = static_cast<double>((row_tiles + rr - 1) / rr * mr);
+        const auto cols = static_cast<double>((col_tiles + cc - 1) / cc * nr);
+        const double cost = rows * cols + gemm_pack_cost * (rows + cols);  // per unit of k
+        if (best < 0 || cost < best) {
+            best = cost;
+            tm = r;
+            tn = threads / r;
+        }
+    }
+}
+
+// The serial BLIS loops on the rectangle rows [m0, m1) x columns [n0, n1) of C, with this thread's
+// packing buffers.
+template <class T, Isa isa, class Kernel>
+void gemm_rectangle(Transpose ta, Transpose tb, std::size_t m0, std::size_t m1, std::size_t n0, std::size_t n1,
+                    std::size_t k, T alpha, const T* a, std::size_t lda, const T* b, std::size_t ldb, T beta, T* c,
+                    std::size_t ldc) {
+    constexpr GemmBlocks blocks = gemm_blocks<T, isa>();
+    constexpr std::size_t MR = blocks.mr, NR = blocks.nr;
+    constexpr std::size_t MC = blocks.mc, KC = blocks.kc, NC = blocks.nc;
+    static_assert(Kernel::mr == MR && Kernel::nr == NR, "the kernel's tile is the blocking's MR x NR");
+    static_assert(MC % MR == 0 && NC % NR == 0, "block sizes must be whole micro-tiles");
+    if (m0 >= m1 || n0 >= n1) return;
+
+    const std::size_t kc_max = std::min(KC, k);
+    T* const b_pack = gemm_buffer<T, GemmBuffer::PackedB>().reserve(kc_max * round_up(std::min(n1 - n0, NC), NR));
+    T* const a_pack = gemm_buffer<T, GemmBuffer::PackedA>().reserve(kc_max * round_up(std::min(m1 - m0, MC), MR));
+
+    for (std::size_t jc = n0; jc < n1; jc += NC) {
+        const std::size_t nc = std::min(NC, n1 - jc);
+        const std::size_t panels = (nc + NR - 1) / NR;
+        for (std::size_t pc = 0; pc < k; pc += KC) {
+            const std::size_t kc = std::min(KC, k - pc);
+            // Later KC slices accumulate onto what the first one wrote.
+            const T beta_now = pc == 0 ? beta : T(1);
+            pack_b<NR, isa>(tb, b, ldb, pc, kc, jc, nc, 0, panels, b_pack);
+
+            for (std::size_t ic = m0; ic < m1; ic += MC) {
+                const std::size_t mc = std::min(MC, m1 - ic);
+                pack_a<MR, isa>(ta, a, lda, ic, mc, pc, kc, a_pack);
+                for (std::size_t jr = 0; jr < nc; jr += NR) {
+                    const std::size_t cols = std::min(NR, nc - jr);
+                    const T* bp = b_pack + jr * kc;
+                    for (std::size_t ir = 0; ir < mc; ir += MR) {
+                        const std::size_t rows = std::min(MR, mc - ir);
+                        const T* ap = a_pack + ir * kc;
+                        T* ct = c + (ic + ir) * ldc + jc + jr;
+                        if (rows == MR && cols == NR)
+                            Kernel::run(kc, ap, bp, ct, ldc, alpha, beta_now);
+                        else
+                            Kernel::run_edge(rows, cols, kc, ap, bp, ct, ldc, alpha, beta_now);
+                    }
+                }
+            }
+        }
+    }
+}
+
+template <class T, Isa isa, class Kernel>
+void gemm_packed(Transpose ta, Transpose tb, std::size_t m, std::size_t n, std::size_t k, T alpha, const T* a,
+                 std::size_t lda, const T* b, std::size_t ldb, T beta, T* c, std::size_t ldc) {
+    constexpr std::size_t MR = Kernel::mr, NR = Kernel::nr;
+    const int threads = threads_for(2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k),
+                                    gemm_min_flops_per_thread);
+    if (threads <= 1) {
+        gemm_rectangle<T, isa, Kernel>(ta, tb, 0, m, 0, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        return;
+    }
+    // The only exception possible here is bad_alloc from a worker's first packing buffer.
+    ParallelFailure failure;
+#pragma omp parallel num_threads(threads)
+    {
+#ifdef _OPENMP
+        const int tid = omp_get_thread_num();
+        const int team = omp_get_num_threads();  // the runtime may grant fewer than asked
+#else
+        const int tid = 0;
+        const int team = 1;
+#endif
+        int tm = 1, tn = 1;
+        gemm_thread_grid(team, MR, NR, m, n, tm, tn);
+        const auto rg = static_cast<std::size_t>(tid / tn), cg = static_cast<std::size_t>(tid % tn);
+        const auto utm = static_cast<std::size_t>(tm), utn = static_cast<std::size_t>(tn);
+        // Whole micro-tiles per thread, so only the matrix edges produce partial tiles.
+        const std::size_t row_tiles = (m + MR - 1) / MR, col_tiles = (n + NR - 1) / NR;
+        const std::size_t m0 = std::min(m, row_tiles * rg / utm * MR);
+        const std::size_t m1 = std::min(m, row_tiles * (rg + 1) / utm * MR);
+        const std::size_t n0 = std::min(n, col_tiles * cg / utn * NR);
+        const std::size_t n1 = std::min(n, col_tiles * (cg + 1) / utn * NR);
+        failure.run(static_cast<std::size_t>(tid), [&] {
+            gemm_rectangle<T, isa, Kernel>(ta, tb, m0, m1, n0, n1, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        });
+    }
+    failure.rethrow_if_failed();
+}
+
+// Whether to compute C^T = op(B)^T op(A)^T instead of C. The MR x NR tile grid pads a narrow n up
+// to a multiple of NR, but as C^T's rows it is padded to a multiple of MR only: n = 50 fills 50 of 64
+// columns with NR = 32 and 50 of 56 rows with MR = 14 (nnet's 784-50 layer, LeNet's 50-filter conv2);
+// n = 10 (a classifier) fills 10 of 32 and 10 of 14. The product then goes through a scratch buffer
+// and one transposing pass over C, which is noise against k multiply-adds per element unless k is
+// small.
+template <class Kernel>
+bool gemm_transposed_c_pays(std::size_t m, std::size_t n, std::size_t k) {
+    if (k < 64) return false;
+    const auto tiles = [](std::size_t rows, std::size_t cols) {
+        return static_cast<double>(round_up(rows, Kernel::mr)) * static_cast<double>(round_up(cols, Kernel::nr));
+    };
+    return tiles(n, m) < 0.95 * tiles(m, n);
+}
+
+// C = beta * C + S^T for S (n x m, row-major); beta == 0 overwrites C without reading it, as in BLAS.
+// Blocked so that both S's rows and C's rows are walked a cache line at a time.
+template <class T>
+void gemm_add_transposed(std::size_t m, std::size_t n, const T* s, T beta, T* c, std::size_t ldc) {
+    constexpr std::size_t block = 32;
+    parallel_for((m + block - 1) / block, 4096 / block, [&](std::size_t first, std::size_t last) {
+        for (std::size_t i0 = first * block; i0 < std::min(m, last * block); i0 += block) {
+            const std::size_t i1 = std::min(m, i0 + block);
+            for (std::size_t j0 = 0; j0 < n; j0 += block) {
+                const std::size_t j1 = std::min(n, j0 + block);
+                for (std::size_t i = i0; i < i1; ++i) {
+                    T* row = c + i * ldc;
+                    if (beta == T(0))
+                        for (std::size_t j = j0; j < j1; ++j) row[j] = s[j * m + i];
+                    else
+                        for (std::size_t j = j0; j < j1; ++j) row[j] = beta * row[j] + s[j * m + i];
+                }
+            }
+        }
+    });
+}
+
+// The largest scratch (in elements) of the C^T path: 4 MiB of float.
+inline constexpr std::size_t transposed_c_scratch_elements = std::size_t{1} << 20;
+
+constexpr Transpose flip(Transpose t) { return t == Transpose::No ? Transpose::Yes : Transpose::No; }
+
+template <class T, Isa isa, class Kernel>
+void gemm_dispatch(Transpose ta, Transpose tb, std::size_t m, std::size_t n, std::size_t k, T alpha, const T* a,
+                   std::size_t lda, const T* b, std::size_t ldb, T beta, T* c, std::size_t ldc) {
+    if (gemm_transposed_c_pays<Kernel>(m, n, k)) {
+        // In blocks of C's rows, so that the scratch stays a few MiB however tall C is (it is kept
+        // for the next call). Every element still sums over k in the same KC slices.
+        const std::size_t most = std::max(Kernel::nr, transposed_c_scratch_elements / n / Kernel::nr * Kernel::nr);
+        const std::size_t blocks_needed = (m + most - 1) / most;
+        const std::size_t rows = round_up((m + blocks_needed - 1) / blocks_needed, Kernel::nr);  // balanced
+        T* s = gemm_buffer<T, GemmBuffer::TransposedC>().reserve(std::min(m, rows) * n);
+        for (std::size_t m0 = 0; m0 < m; m0 += rows) {
+            const std::size_t mb = std::min(rows, m - m0);
+            const T* a_rows = ta == Transpose::No ? a + m0 * lda : a + m0;  // rows m0.. of op(A)
+            gemm_packed<T, isa, Kernel>(flip(tb), flip(ta), n, mb, k, alpha, b, ldb, a_rows, lda, T(0), s, mb);
+            gemm_add_transposed(mb, n, s, beta, c + m0 * ldc, ldc);
+        }
+        return;
+    }
+    gemm_packed<T, isa, Kernel>(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+}  // namespace detail
+
+template <class T>
+void gemm(Transpose ta, Transpose tb, std::size_t m, std::size_t n, std::size_t k, T alpha, const T* a,
+          std::size_t lda, const T* b, std::size_t ldb, T beta, T* c, std::size_t ldc) {
+    static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>, "loom::gemm is for float and double");
+    require<ArgumentError>(ldc >= n, "gemm: ldc ", ldc, " is smaller than n ", n);
+    require<ArgumentError>(lda >= (ta == Transpose::No ? k : m), "gemm: lda ", lda, " too small");
+    require<ArgumentError>(ldb >= (tb == Transpose::No ? n : k), "gemm: ldb ", ldb, " too small");
+    if (m == 0 || n == 0) return;
+    // As in BLAS, alpha == 0 does not read A or B.
+    if (k == 0 || alpha == T(0)) {
+        detail::gemm_scale_c(m, n, beta, c, ldc);
+        return;
+    }
+    switch (active_isa()) {
+#if LOOM_X86
+        case Isa::Avx512:
+            detail::gemm_dispatch<T, Isa::Avx512, detail::GemmKernelAvx512<T>>(ta, tb, m, n, k, alpha, a, lda, b,
+                                                                               ldb, beta, c, ldc);
+            break;
+        case Isa::Avx2:
+            detail::gemm_dispatch<T, Isa::Avx2, detail::GemmKernelAvx2<T>>(ta, tb, m, n, k, alpha, a, lda, b, ldb,
+                                                                           beta, c, ldc);
+            break;
+#endif
+        default:
+            detail::gemm_dispatch<T, Isa::Generic, detail::GemmKernelGeneric<T>>(ta, tb, m, n, k, alpha, a, lda,
+                                                                                 b, ldb, beta, c, ldc);
+            break;
+    }
+}
+
+}  // namespace loom

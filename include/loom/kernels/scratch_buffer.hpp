@@ -1,0 +1,51 @@
+#pragma once
+// The GEMM driver's per-thread scratch: packed A and B blocks and the C^T of narrow products. Training
+// calls gemm thousands of times with the same shapes; after the first call each buffer is big enough
+// and gemm no longer touches the heap.
+#include <cstddef>
+#include <new>
+
+#include "loom/core/aligned_allocator.hpp"
+
+namespace loom::detail {
+
+// A grow-only 64-byte aligned buffer (contents are not kept when it grows).
+template <class T>
+class ScratchBuffer {
+public:
+    ScratchBuffer() = default;
+    ScratchBuffer(const ScratchBuffer&) = delete;
+    ScratchBuffer& operator=(const ScratchBuffer&) = delete;
+    ~ScratchBuffer() { release(); }
+
+    T* reserve(std::size_t count) {
+        if (count > capacity_) {
+            release();
+            data_ = static_cast<T*>(::operator new(count * sizeof(T), std::align_val_t{tensor_alignment}));
+            capacity_ = count;
+        }
+        return data_;
+    }
+
+private:
+    void release() {
+        if (data_) ::operator delete(data_, std::align_val_t{tensor_alignment});
+        data_ = nullptr;
+        capacity_ = 0;
+    }
+    T* data_ = nullptr;
+    std::size_t capacity_ = 0;
+};
+
+// What a GEMM scratch buffer holds: packed A, packed B, or the C^T of a narrow product (gemm_driver.hpp).
+enum class GemmBuffer { PackedA, PackedB, TransposedC };
+
+// One buffer per thread and role. OpenMP keeps its worker threads alive between parallel regions,
+// so thread_local storage is reused across calls.
+template <class T, GemmBuffer role>
+ScratchBuffer<T>& gemm_buffer() {
+    thread_local ScratchBuffer<T> buffer;
+    return buffer;
+}
+
+}  // namespace loom::detail

@@ -1,0 +1,63 @@
+#pragma once
+// AVX2+FMA vector traits for the x86 micro-kernel (x86/microkernel.hpp): one ymm register of float or
+// double, with vmaskmov loads and stores for partial vectors at the right edge of C. Each function is
+// compiled for AVX2 and FMA alone (a target attribute), so the rest of the program stays baseline x86-64.
+#include <cstddef>
+
+#include "loom/kernels/cpu_features.hpp"
+
+#if LOOM_X86
+#include <immintrin.h>
+
+namespace loom::detail {
+
+#define LOOM_TARGET_AVX2 __attribute__((target("avx2,fma"), always_inline)) inline
+
+template <class T>
+struct Avx2Vec;
+
+template <>
+struct Avx2Vec<float> {
+    using Scalar = float;
+    using V = __m256;
+    using Mask = __m256i;
+    static constexpr std::size_t lanes = 8;
+    LOOM_TARGET_AVX2 static V zero() { return _mm256_setzero_ps(); }
+    LOOM_TARGET_AVX2 static V load(const float* p) { return _mm256_load_ps(p); }
+    LOOM_TARGET_AVX2 static V loadu(const float* p) { return _mm256_loadu_ps(p); }
+    LOOM_TARGET_AVX2 static void storeu(float* p, V v) { _mm256_storeu_ps(p, v); }
+    LOOM_TARGET_AVX2 static V set1(float x) { return _mm256_set1_ps(x); }
+    LOOM_TARGET_AVX2 static V fmadd(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
+    LOOM_TARGET_AVX2 static V mul(V a, V b) { return _mm256_mul_ps(a, b); }
+    LOOM_TARGET_AVX2 static Mask first(std::size_t n) {
+        return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    }
+    LOOM_TARGET_AVX2 static V loadu(Mask m, const float* p) { return _mm256_maskload_ps(p, m); }
+    LOOM_TARGET_AVX2 static void storeu(Mask m, float* p, V v) { _mm256_maskstore_ps(p, m, v); }
+};
+
+template <>
+struct Avx2Vec<double> {
+    using Scalar = double;
+    using V = __m256d;
+    using Mask = __m256i;
+    static constexpr std::size_t lanes = 4;
+    LOOM_TARGET_AVX2 static V zero() { return _mm256_setzero_pd(); }
+    LOOM_TARGET_AVX2 static V load(const double* p) { return _mm256_load_pd(p); }
+    LOOM_TARGET_AVX2 static V loadu(const double* p) { return _mm256_loadu_pd(p); }
+    LOOM_TARGET_AVX2 static void storeu(double* p, V v) { _mm256_storeu_pd(p, v); }
+    LOOM_TARGET_AVX2 static V set1(double x) { return _mm256_set1_pd(x); }
+    LOOM_TARGET_AVX2 static V fmadd(V a, V b, V c) { return _mm256_fmadd_pd(a, b, c); }
+    LOOM_TARGET_AVX2 static V mul(V a, V b) { return _mm256_mul_pd(a, b); }
+    LOOM_TARGET_AVX2 static Mask first(std::size_t n) {
+        return _mm256_cmpgt_epi64(_mm256_set1_epi64x(static_cast<long long>(n)), _mm256_setr_epi64x(0, 1, 2, 3));
+    }
+    LOOM_TARGET_AVX2 static V loadu(Mask m, const double* p) { return _mm256_maskload_pd(p, m); }
+    LOOM_TARGET_AVX2 static void storeu(Mask m, double* p, V v) { _mm256_maskstore_pd(p, m, v); }
+};
+
+#undef LOOM_TARGET_AVX2
+
+}  // namespace loom::detail
+
+#endif

@@ -1,0 +1,163 @@
+// The x86 GEMM micro-kernel, written once over vector traits (x86/<isa>/vector.hpp) and compiled once
+// per ISA. A function's instruction set comes from its target attribute, which cannot depend on a
+// template parameter, so this file has no include guard: x86/<isa>/gemm_kernel.hpp includes it with
+//   LOOM_SIMD_NAMESPACE  the namespace for that ISA's copy (loom::detail::<namespace>)
+//   LOOM_SIMD_TARGET     the target attribute that enables the ISA
+// (the technique of Highway's per-target re-inclusion).
+//
+// The contract every micro-kernel keeps (gemm_driver.hpp relies on it):
+//   C[0..rows) x [0..cols) (row stride ldc) = alpha * sum_p A[p][i] * B[p][j] + beta * C,
+// where A is a packed micro-panel (kc steps of MR values) and B one of kc steps of NR values, both
+// 64-byte aligned; beta == 0 overwrites C without reading it, so NaN/garbage in C does not propagate.
+#include <array>
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <utility>
+
+#include "loom/kernels/gemm_blocking.hpp"
+
+#if !defined(LOOM_SIMD_NAMESPACE) || !defined(LOOM_SIMD_TARGET)
+#error "include x86/<isa>/gemm_kernel.hpp, not x86/microkernel.hpp"
+#endif
+
+namespace loom::detail::LOOM_SIMD_NAMESPACE {
+
+// C[ROWS x cols] = alpha * A_panel * B_panel + beta * C, for panels packed with MR rows / NV vectors
+// per k step. Only NVU (<= NV) vectors of B are multiplied; cols (<= NVU * lanes) limits the stores.
+template <class Vec, std::size_t MR, std::size_t NV, std::size_t ROWS, std::size_t NVU, bool prefetch_next_tile>
+LOOM_SIMD_TARGET void ukernel(std::size_t kc, const typename Vec::Scalar* a, const typename Vec::Scalar* b,
+                              typename Vec::Scalar* c, std::size_t ldc, typename Vec::Scalar alpha,
+                              typename Vec::Scalar beta, std::size_t cols) {
+    using T = typename Vec::Scalar;
+    using V = typename Vec::V;
+    constexpr std::size_t L = Vec::lanes;
+    constexpr std::size_t NR = NV * L;
+    V acc[ROWS][NVU];
+#pragma GCC unroll 16
+    for (std::size_t i = 0; i < ROWS; ++i)
+#pragma GCC unroll 4
+        for (std::size_t j = 0; j < NVU; ++j) acc[i][j] = Vec::zero();
+    // Touch the C tile now so its lines arrive while the k loop runs, not when the stores need them.
+#pragma GCC unroll 16
+    for (std::size_t i = 0; i < ROWS; ++i) {
+        _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + cols - 1), _MM_HINT_T0);
+    }
+    // Half-way through, touch the tile below too: it is usually the driver's next call, and for small
+    // k (LeNet's dX GEMMs have k = 50) the loop is too short to hide a C miss behind (+5% measured on
+    // AVX-512). Integer arithmetic because the address may lie past the end of C, where a prefetch is
+    // harmless but a pointer would not be. Not for tiny k: LeNet's conv1 forward (k = 25) measured
+    // slower with it.
+    const std::size_t half = kc >= 32 ? kc / 2 : kc;
+#pragma GCC unroll 2
+    for (std::size_t p = 0; p < kc; ++p) {
+        if (prefetch_next_tile && ROWS == MR && p == half) {  // an edge tile is the last of its column
+#pragma GCC unroll 16
+            for (std::size_t i = 0; i < MR; ++i) {
+                const std::uintptr_t row = reinterpret_cast<std::uintptr_t>(c) + (MR + i) * ldc * sizeof(T);
+                _mm_prefetch(reinterpret_cast<const char*>(row), _MM_HINT_T0);
+                _mm_prefetch(reinterpret_cast<const char*>(row + (cols - 1) * sizeof(T)), _MM_HINT_T0);
+            }
+        }
+        V bv[NVU];
+#pragma GCC unroll 4
+        for (std::size_t j = 0; j < NVU; ++j) bv[j] = Vec::load(b + j * L);
+#pragma GCC unroll 16
+        for (std::size_t i = 0; i < ROWS; ++i) {
+            const V ai = Vec::set1(a[i]);
+#pragma GCC unroll 4
+            for (std::size_t j = 0; j < NVU; ++j) acc[i][j] = Vec::fmadd(ai, bv[j], acc[i][j]);
+        }
+        a += MR;
+        b += NR;
+    }
+    const V va = Vec::set1(alpha);
+    if (cols == NVU * L) {
+        if (beta == T(0)) {
+#pragma GCC unroll 16
+            for (std::size_t i = 0; i < ROWS; ++i)
+#pragma GCC unroll 4
+                for (std::size_t j = 0; j < NVU; ++j) Vec::storeu(c + i * ldc + j * L, Vec::mul(va, acc[i][j]));
+        } else {
+            const V vb = Vec::set1(beta);
+#pragma GCC unroll 16
+            for (std::size_t i = 0; i < ROWS; ++i)
+#pragma GCC unroll 4
+                for (std::size_t j = 0; j < NVU; ++j) {
+                    T* cij = c + i * ldc + j * L;
+                    Vec::storeu(cij, Vec::fmadd(va, acc[i][j], Vec::mul(vb, Vec::loadu(cij))));
+                }
+        }
+        return;
+    }
+    // Right edge of C: lanes past `cols` are neither read nor written.
+    typename Vec::Mask mask[NVU];
+#pragma GCC unroll 4
+    for (std::size_t j = 0; j < NVU; ++j) {
+        const std::size_t begin = j * L;
+        mask[j] = Vec::first(cols <= begin ? 0 : (cols - begin >= L ? L : cols - begin));
+    }
+    const V vb = Vec::set1(beta);
+#pragma GCC unroll 16
+    for (std::size_t i = 0; i < ROWS; ++i)
+#pragma GCC unroll 4
+        for (std::size_t j = 0; j < NVU; ++j) {
+            T* cij = c + i * ldc + j * L;
+            const V prior = beta == T(0) ? Vec::zero() : Vec::mul(vb, Vec::loadu(mask[j], cij));
+            Vec::storeu(mask[j], cij, Vec::fmadd(va, acc[i][j], prior));
+        }
+}
+
+// The micro-kernel of one ISA and type: the MR x NR tile of `blocks`, and edge tiles.
+//
+// An edge tile with fewer than MR rows is done as one call per power of two in its row count (13 rows
+// = 8 + 4 + 1), each with exactly the rows it needs, and a tile narrower than one vector multiplies
+// one vector of B only. That needs log2(MR) + 1 row variants per B width (10 kernels for AVX-512)
+// instead of one per row count (28): every variant is a fully unrolled copy of the kernel, and
+// compiling them was a fifth of the compile time of a program that trains a model.
+template <class Vec, GemmBlocks blocks, bool prefetch_next_tile>
+struct GemmKernel {
+    using T = typename Vec::Scalar;
+    static constexpr std::size_t mr = blocks.mr;
+    static constexpr std::size_t nr = blocks.nr;
+    static constexpr std::size_t nv = nr / Vec::lanes;
+    static_assert(nv * Vec::lanes == nr, "NR must be whole vectors");
+
+    // A full MR x NR tile.
+    static void run(std::size_t kc, const T* a, const T* b, T* c, std::size_t ldc, T alpha, T beta) {
+        ukernel<Vec, mr, nv, mr, nv, prefetch_next_tile>(kc, a, b, c, ldc, alpha, beta, nr);
+    }
+
+    // The top-left rows x cols of a tile (rows <= mr, cols <= nr).
+    static void run_edge(std::size_t rows, std::size_t cols, std::size_t kc, const T* a, const T* b, T* c,
+                         std::size_t ldc, T alpha, T beta) {
+        static constexpr auto table = make_table(std::make_index_sequence<(pieces + 1) * nv>{});
+        const std::size_t vectors = (cols + Vec::lanes - 1) / Vec::lanes;
+        if (rows == mr) {
+            table[pieces * nv + vectors - 1](kc, a, b, c, ldc, alpha, beta, cols);
+            return;
+        }
+        for (std::size_t p = pieces; p-- > 0;) {
+            const std::size_t piece = std::size_t{1} << p;
+            if ((rows & piece) == 0) continue;
+            table[p * nv + vectors - 1](kc, a, b, c, ldc, alpha, beta, cols);
+            a += piece;  // the next rows of the packed panel (stride mr per k step)
+            c += piece * ldc;
+        }
+    }
+
+private:
+    // Row counts 1, 2, 4, ... below mr, then mr itself.
+    static constexpr std::size_t pieces = std::bit_width(mr - 1);
+    static constexpr std::size_t piece_rows(std::size_t p) { return p < pieces ? std::size_t{1} << p : mr; }
+
+    using Fn = void (*)(std::size_t, const T*, const T*, T*, std::size_t, T, T, std::size_t);
+    // Entry p * nv + (vectors - 1).
+    template <std::size_t... E>
+    static constexpr std::array<Fn, sizeof...(E)> make_table(std::index_sequence<E...>) {
+        return {&ukernel<Vec, mr, nv, piece_rows(E / nv), E % nv + 1, prefetch_next_tile>...};
+    }
+};
+
+}  // namespace loom::detail::LOOM_SIMD_NAMESPACE
