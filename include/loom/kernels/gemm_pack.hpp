@@ -4,13 +4,14 @@
 // 64-byte aligned streams whatever the caller's transposes and leading dimensions were, so the kernel
 // has one shape only. Edge panels are zero-padded to full MR / NR.
 //
-// The loops here are the portable version; an ISA with its own packing routines (x86/avx512/pack.hpp)
+// The loops here are the portable version; an ISA with its own packing routines (x86/<isa>/pack.hpp)
 // takes over through `if constexpr` on the ISA the driver was instantiated for.
 #include <algorithm>
 #include <cstddef>
 
 #include "loom/kernels/cpu_features.hpp"
 #include "loom/kernels/transpose.hpp"
+#include "loom/kernels/x86/avx2/pack.hpp"
 #include "loom/kernels/x86/avx512/pack.hpp"
 
 namespace loom::detail {
@@ -21,6 +22,10 @@ void pack_copy(const T* src, std::size_t ld, std::size_t count, std::size_t kc, 
 #if LOOM_X86
     if constexpr (isa == Isa::Avx512) {
         pack_copy_avx512<S>(src, ld, count, kc, dst);
+        return;
+    }
+    if constexpr (isa == Isa::Avx2) {
+        pack_copy_avx2<S>(src, ld, count, kc, dst);
         return;
     }
 #endif
@@ -40,6 +45,10 @@ void pack_transposed(const T* src, std::size_t ld, std::size_t rows, std::size_t
 #if LOOM_X86
     if constexpr (isa == Isa::Avx512) {
         pack_transposed_avx512<S>(src, ld, rows, kc, dst);
+        return;
+    }
+    if constexpr (isa == Isa::Avx2) {
+        pack_transposed_avx2<S>(src, ld, rows, kc, dst);
         return;
     }
 #endif
