@@ -1,17 +1,30 @@
 #pragma once
-// Conv2D on NHWC batches as im2col + GEMM. The kernel is stored as (kh, kw, in_channels, filters),
-// Keras' layout, which read as a (kh*kw*in_channels) x filters matrix multiplies the im2col rows
-// directly. Samples are processed in chunks so that the im2col buffer stays within a fixed budget.
+// Conv2D on NHWC batches. The kernel is stored as (kh, kw, in_channels, filters), Keras' layout.
+// Two algorithms compute it:
+//  - direct: im2col + GEMM. The kernel read as a (kh*kw*in_channels) x filters matrix multiplies the
+//    im2col rows directly; samples are processed in chunks so that the im2col buffer stays within a
+//    fixed budget. The weight gradient always goes this way.
+//  - Winograd F(2x2, 5x5) (kernels/winograd.hpp) for 5x5 stride-1 kernels: 2.78x fewer
+//    multiplications, for the forward pass and the input gradient.
 #include <algorithm>
 #include <cstdint>
 
 #include "loom/kernels/gemm.hpp"
 #include "loom/kernels/im2col.hpp"
+#include "loom/kernels/winograd.hpp"
 #include "loom/layers/initializer.hpp"
 #include "loom/layers/layer.hpp"
 #include "loom/layers/padding.hpp"
 
 namespace loom {
+
+// How Conv2D computes its forward pass and input gradient. Auto takes Winograd for the forward pass
+// where it applies and pays: a 5x5 stride-1 kernel between at least 8 input channels and 8 filters
+// (with fewer, its GEMMs are too thin to beat im2col's; LeNet's first layer has 1 input channel), and
+// the direct algorithm for the input gradient, where Winograd measured slower (docs/performance.md,
+// "Winograd"). Winograd takes it for both. The choice is made from the shapes alone, so results stay
+// deterministic.
+enum class ConvAlgorithm { Auto, Direct, Winograd };
 
 template <class T>
 class Conv2D : public Layer<T> {
@@ -49,12 +62,27 @@ public:
     // Caps the im2col buffer (in elements; at least one sample's worth is always used).
     void set_col_budget(std::size_t elements) { col_budget_ = elements; }
     std::size_t col_budget() const { return col_budget_; }
+    // Picks the algorithm (Auto by default); Winograd on a geometry it does not apply to is an
+    // ArgumentError when the layer runs. Not part of the model file: it changes rounding, not results.
+    void set_algorithm(ConvAlgorithm algorithm) { algorithm_ = algorithm; }
+    ConvAlgorithm algorithm() const { return algorithm_; }
+    // Whether forward and the input gradient go through Winograd (once built).
+    bool uses_winograd() const {
+        if (algorithm_ == ConvAlgorithm::Direct || !kernels::winograd::applies(g_)) return false;
+        return algorithm_ == ConvAlgorithm::Winograd || (g_.c >= 8 && filters_ >= 8);
+    }
 
     TensorView<const T> forward(TensorView<const T> x, bool) override {
         this->check_input(x);
         x_ = x;
         const std::size_t n = x.dim(0), rows_per_sample = g_.output_positions(), patch = g_.patch();
         y_.resize({n, g_.oh, g_.ow, filters_});
+        if (winograd_checked()) {
+            u_.resize({kernels::winograd::points, g_.c, filters_});
+            kernels::winograd::transform_kernel(w_.data(), g_.c, filters_, false, u_.data());
+            kernels::winograd::convolve(x.data(), n, g_, u_.data(), filters_, b_.data(), y_.data());
+            return y_.view();
+        }
         for (std::size_t r = 0; r < n * rows_per_sample; ++r)
             std::copy(b_.begin(), b_.end(), y_.data() + r * filters_);
         for_each_chunk(n, [&](std::size_t first, std::size_t count) {
@@ -76,24 +104,35 @@ public:
             for (std::size_t f = 0; f < filters_; ++f) db[f] += row[f];
         }
         const bool need_dx = this->input_gradient_needed();
+        const bool winograd = winograd_checked() && algorithm_ == ConvAlgorithm::Winograd;
         if (need_dx) {
             dx_.resize(x_.shape());
-            dx_.fill(T(0));
+            if (!winograd) dx_.fill(T(0));
         }
         // When the whole batch fitted in one chunk, col_ still holds forward's im2col.
-        const bool col_is_current = chunk_samples(n) >= n;
+        const bool col_is_current = !winograd && chunk_samples(n) >= n;
         for_each_chunk(n, [&](std::size_t first, std::size_t count) {
             const std::size_t rows = count * rows_per_sample;
             const T* g_chunk = g.data() + first * rows_per_sample * filters_;
             if (!col_is_current) kernels::im2col(x_.data() + first * g_.input_size(), count, g_, col_.data());
             gemm<T>(Transpose::Yes, Transpose::No, patch, filters_, rows, T(1), col_.data(), patch, g_chunk, filters_,
                     first == 0 ? T(0) : T(1), dw_.data(), filters_);
-            if (!need_dx) return;
+            if (!need_dx || winograd) return;
             // col_ is free again once dW has used it: reuse it for the column gradient.
             gemm<T>(Transpose::No, Transpose::Yes, rows, patch, filters_, T(1), g_chunk, filters_, w_.data(), filters_,
                     T(0), col_.data(), patch);
             kernels::col2im(col_.data(), count, g_, dx_.data() + first * g_.input_size());
         });
+        if (need_dx && winograd) {
+            // The input gradient is a stride-1 convolution of g with the kernel turned and transposed,
+            // padded so that it gives back the input's extent.
+            const kernels::ConvGeometry adjoint{g_.oh, g_.ow, filters_, g_.kh, g_.kw, 1, 1,
+                                                g_.kh - 1 - g_.pad_top, g_.kw - 1 - g_.pad_left, g_.h, g_.w};
+            u_.resize({kernels::winograd::points, filters_, g_.c});
+            kernels::winograd::transform_kernel(w_.data(), g_.c, filters_, true, u_.data());
+            kernels::winograd::convolve(g.data(), n, adjoint, u_.data(), g_.c, static_cast<const T*>(nullptr),
+                                        dx_.data());
+        }
         return need_dx ? dx_.view() : TensorView<const T>{};
     }
 
@@ -140,6 +179,13 @@ protected:
     }
 
 private:
+    bool winograd_checked() const {
+        require<ArgumentError>(algorithm_ != ConvAlgorithm::Winograd || kernels::winograd::applies(g_),
+                               "Conv2D: Winograd needs a 5x5 kernel with stride 1, this layer has ", g_.kh, "x",
+                               g_.kw, " with stride ", g_.stride_h, "x", g_.stride_w);
+        return uses_winograd();
+    }
+
     std::size_t chunk_samples(std::size_t n) const {
         const std::size_t per_sample = g_.output_positions() * g_.patch();
         return std::clamp<std::size_t>(col_budget_ / std::max<std::size_t>(per_sample, 1), 1, std::max<std::size_t>(n, 1));
@@ -157,7 +203,9 @@ private:
     Initializer kernel_init_, bias_init_;
     kernels::ConvGeometry g_{};
     std::size_t col_budget_ = default_col_budget;
+    ConvAlgorithm algorithm_ = ConvAlgorithm::Auto;
     Tensor<T> w_, b_, dw_, db_, y_, dx_, col_;
+    Tensor<T> u_;  // the kernel in Winograd's transform domain
     TensorView<const T> x_;
 };
 

@@ -1,0 +1,291 @@
+#pragma once
+// Winograd's minimal filtering F(2x2, 5x5) for stride-1 5x5 convolutions on NHWC images (Lavin and
+// Gray, "Fast Algorithms for Convolutional Neural Networks", 2016). Each 2x2 block of outputs comes
+// from a 6x6 block of input as
+//
+//   Y = A^T [ (G w G^T) (.) (B^T d B) ] A        (. = elementwise, summed over input channels)
+//
+// so a block costs 36 multiplications per channel pair instead of 100: 2.78x fewer than direct
+// convolution. Summed over channels, the elementwise products of a batch become 36 independent GEMMs,
+// one per point of the 6x6 transform domain: (tiles x in_channels) . (in_channels x out_channels),
+// done by loom::gemm. The interpolation points are 0, +-1, +-2 and infinity (those of the common
+// F(4, 3)), so B^T and A^T have small integer entries and G multiples of 1/24; the float error stays
+// within a small multiple of the direct convolution's (tests/test_winograd.cpp measures it).
+//
+// The input gradient of a stride-1 convolution is itself one (of the output gradient, with the kernel
+// turned by 180 degrees and its channel axes swapped), so Conv2D uses this for both.
+#include <algorithm>
+#include <cstddef>
+#include <vector>
+
+#include "loom/core/parallel.hpp"
+#include "loom/kernels/cpu_features.hpp"
+#include "loom/kernels/gemm.hpp"
+#include "loom/kernels/im2col.hpp"
+
+namespace loom::kernels::winograd {
+
+inline constexpr std::size_t kernel_side = 5;  // r
+inline constexpr std::size_t block = 2;        // m: outputs per block side
+inline constexpr std::size_t tile = 6;         // m + r - 1: inputs per block side
+inline constexpr std::size_t points = tile * tile;
+
+// Whether a convolution of this geometry can use F(2x2, 5x5).
+inline bool applies(const ConvGeometry& g) {
+    return g.kh == kernel_side && g.kw == kernel_side && g.stride_h == 1 && g.stride_w == 1;
+}
+
+// The kernel in the transform domain: u[p][i][o] = (G w_io G^T)[p] for the 36 points p, as 36 row-major
+// (in_channels x out_channels) matrices. w is (5, 5, in, out), Conv2D's layout. With `adjoint`, w is
+// read as the kernel of the input gradient: turned by 180 degrees, in and out swapped (so `in` is
+// w's out_channels).
+template <class T>
+void transform_kernel(const T* w, std::size_t w_in, std::size_t w_out, bool adjoint, T* u) {
+    // G (6 x 5), rows for the points 0, 1, -1, 2, -2, infinity.
+    static constexpr T G[tile][kernel_side] = {
+        {T(1) / 4, 0, 0, 0, 0},
+        {-T(1) / 6, -T(1) / 6, -T(1) / 6, -T(1) / 6, -T(1) / 6},
+        {-T(1) / 6, T(1) / 6, -T(1) / 6, T(1) / 6, -T(1) / 6},
+        {T(1) / 24, T(1) / 12, T(1) / 6, T(1) / 3, T(2) / 3},
+        {T(1) / 24, -T(1) / 12, T(1) / 6, -T(1) / 3, T(2) / 3},
+        {0, 0, 0, 0, 1}};
+    const std::size_t in = adjoint ? w_out : w_in, out = adjoint ? w_in : w_out;
+    parallel_for(in, 16, [&](std::size_t first, std::size_t last) {
+        for (std::size_t i = first; i < last; ++i)
+            for (std::size_t o = 0; o < out; ++o) {
+                T g[kernel_side][kernel_side];
+                for (std::size_t a = 0; a < kernel_side; ++a)
+                    for (std::size_t b = 0; b < kernel_side; ++b)
+                        g[a][b] = adjoint ? w[(((kernel_side - 1 - a) * kernel_side + (kernel_side - 1 - b)) * w_in + o) * w_out + i]
+                                          : w[((a * kernel_side + b) * w_in + i) * w_out + o];
+                T gw[tile][kernel_side] = {};  // G g
+                for (std::size_t x = 0; x < tile; ++x)
+                    for (std::size_t b = 0; b < kernel_side; ++b)
+                        for (std::size_t a = 0; a < kernel_side; ++a) gw[x][b] += G[x][a] * g[a][b];
+                for (std::size_t x = 0; x < tile; ++x)
+                    for (std::size_t y = 0; y < tile; ++y) {
+                        T sum = 0;
+                        for (std::size_t b = 0; b < kernel_side; ++b) sum += gw[x][b] * G[y][b];
+                        u[((x * tile + y) * in + i) * out + o] = sum;
+                    }
+            }
+    });
+}
+
+namespace detail {
+
+// o_k = (B^T d)_k for six rows d_0..d_5 of n values each (the input transform along one axis),
+// written out so that B^T's zeros cost nothing, and vectorised along the rows.
+template <class T>
+[[gnu::always_inline]] inline void input_1d(const T* const (&d)[tile], T* const (&o)[tile], std::size_t n) {
+#pragma omp simd
+    for (std::size_t k = 0; k < n; ++k) {
+        const T d0 = d[0][k], d1 = d[1][k], d2 = d[2][k], d3 = d[3][k], d4 = d[4][k], d5 = d[5][k];
+        o[0][k] = T(4) * d0 - T(5) * d2 + d4;
+        o[1][k] = -T(4) * (d1 + d2) + d3 + d4;
+        o[2][k] = T(4) * (d1 - d2) - d3 + d4;
+        o[3][k] = T(2) * (d3 - d1) - d2 + d4;
+        o[4][k] = T(2) * (d1 - d3) - d2 + d4;
+        o[5][k] = T(4) * d1 - T(5) * d3 + d5;
+    }
+}
+
+// o_k = (A^T m)_k for six rows m_0..m_5 of n values (the output transform along one axis).
+template <class T>
+[[gnu::always_inline]] inline void output_1d(const T* const (&m)[tile], T* const (&o)[block], std::size_t n) {
+#pragma omp simd
+    for (std::size_t k = 0; k < n; ++k) {
+        const T m1 = m[1][k], m2 = m[2][k], m3 = m[3][k], m4 = m[4][k];
+        o[0][k] = m[0][k] + m1 + m2 + m3 + m4;
+        o[1][k] = m1 - m2 + T(2) * (m3 - m4) + m[5][k];
+    }
+}
+
+// Where block `t` (numbered sample by sample, row by row) lies.
+struct BlockPosition {
+    std::size_t sample, row, col;  // row, col: of its top-left output
+};
+
+inline BlockPosition block_position(std::size_t t, std::size_t block_rows, std::size_t block_cols) {
+    const std::size_t per_sample = block_rows * block_cols, in_sample = t % per_sample;
+    return {t / per_sample, in_sample / block_cols * block, in_sample % block_cols * block};
+}
+
+// v[p][t][c] = (B^T d_t B)[p] for the blocks [first, first + count): d_t is block t's 6 x 6 x c input
+// window (zero outside the image), v holds 36 row-major (count x c) matrices. `work` holds 72 x c.
+template <class T>
+[[gnu::always_inline]] inline void transform_input(const T* x, const ConvGeometry& g, std::size_t block_rows,
+                                                   std::size_t block_cols, std::size_t first, std::size_t count,
+                                                   T* work, T* v) {
+    const std::size_t c = g.c;
+    T* const window = work;            // d, 36 rows of c
+    T* const columns = work + points * c;  // B^T d
+    for (std::size_t t = 0; t < count; ++t) {
+        const BlockPosition at = block_position(first + t, block_rows, block_cols);
+        const T* image = x + at.sample * g.input_size();
+        const bool inside = at.row >= g.pad_top && at.col >= g.pad_left && at.row + tile <= g.h + g.pad_top &&
+                            at.col + tile <= g.w + g.pad_left;
+        for (std::size_t a = 0; a < tile; ++a) {
+            const std::ptrdiff_t iy = static_cast<std::ptrdiff_t>(at.row + a) - static_cast<std::ptrdiff_t>(g.pad_top);
+            const std::ptrdiff_t ix0 = static_cast<std::ptrdiff_t>(at.col) - static_cast<std::ptrdiff_t>(g.pad_left);
+            if (inside) {  // the window's row is 6 pixels of c channels, contiguous in NHWC
+                std::copy_n(image + (static_cast<std::size_t>(iy) * g.w + static_cast<std::size_t>(ix0)) * c, tile * c,
+                            window + a * tile * c);
+                continue;
+            }
+            for (std::size_t b = 0; b < tile; ++b) {
+                const std::ptrdiff_t ix = ix0 + static_cast<std::ptrdiff_t>(b);
+                T* dst = window + (a * tile + b) * c;
+                if (iy < 0 || ix < 0 || iy >= static_cast<std::ptrdiff_t>(g.h) || ix >= static_cast<std::ptrdiff_t>(g.w))
+                    std::fill(dst, dst + c, T(0));
+                else
+                    std::copy_n(image + (static_cast<std::size_t>(iy) * g.w + static_cast<std::size_t>(ix)) * c, c, dst);
+            }
+        }
+        // Along the window's columns: B^T d. Each pixel's c channels form one vectorised row.
+        for (std::size_t b = 0; b < tile; ++b) {
+            const T* const in[tile] = {window + b * c, window + (tile + b) * c, window + (2 * tile + b) * c,
+                                       window + (3 * tile + b) * c, window + (4 * tile + b) * c, window + (5 * tile + b) * c};
+            T* const out[tile] = {columns + b * c, columns + (tile + b) * c, columns + (2 * tile + b) * c,
+                                  columns + (3 * tile + b) * c, columns + (4 * tile + b) * c, columns + (5 * tile + b) * c};
+            input_1d(in, out, c);
+        }
+        // Along its rows: (B^T d) B, straight into the 36 GEMM operands.
+        for (std::size_t a = 0; a < tile; ++a) {
+            const T* row = columns + a * tile * c;
+            const T* const in[tile] = {row, row + c, row + 2 * c, row + 3 * c, row + 4 * c, row + 5 * c};
+            T* const out[tile] = {v + ((a * tile + 0) * count + t) * c, v + ((a * tile + 1) * count + t) * c,
+                                  v + ((a * tile + 2) * count + t) * c, v + ((a * tile + 3) * count + t) * c,
+                                  v + ((a * tile + 4) * count + t) * c, v + ((a * tile + 5) * count + t) * c};
+            input_1d(in, out, c);
+        }
+    }
+}
+
+// y_t = A^T m_t A (+ bias) for the blocks [first, first + count), written where they lie in the output
+// (blocks past the output's edge write only their valid part). m holds 36 row-major (count x f)
+// matrices; `work` holds 16 x f.
+template <class T>
+[[gnu::always_inline]] inline void transform_output(const T* m, const ConvGeometry& g, std::size_t f, const T* bias,
+                                                    std::size_t block_rows, std::size_t block_cols, std::size_t first,
+                                                    std::size_t count, T* work, T* y) {
+    T* const rows = work;                     // m A: 6 x 2 rows of f
+    T* const result = work + tile * block * f;  // A^T m A: 2 x 2 rows of f
+    for (std::size_t t = 0; t < count; ++t) {
+        const BlockPosition at = block_position(first + t, block_rows, block_cols);
+        for (std::size_t a = 0; a < tile; ++a) {
+            const T* const in[tile] = {m + ((a * tile + 0) * count + t) * f, m + ((a * tile + 1) * count + t) * f,
+                                       m + ((a * tile + 2) * count + t) * f, m + ((a * tile + 3) * count + t) * f,
+                                       m + ((a * tile + 4) * count + t) * f, m + ((a * tile + 5) * count + t) * f};
+            T* const out[block] = {rows + (a * block) * f, rows + (a * block + 1) * f};
+            output_1d(in, out, f);
+        }
+        for (std::size_t j = 0; j < block; ++j) {
+            const T* const in[tile] = {rows + j * f, rows + (block + j) * f, rows + (2 * block + j) * f,
+                                       rows + (3 * block + j) * f, rows + (4 * block + j) * f, rows + (5 * block + j) * f};
+            T* const out[block] = {result + j * f, result + (block + j) * f};  // result[i][j]
+            output_1d(in, out, f);
+        }
+        T* image = y + at.sample * g.output_positions() * f;
+        for (std::size_t i = 0; i < block && at.row + i < g.oh; ++i)
+            for (std::size_t j = 0; j < block && at.col + j < g.ow; ++j) {
+                const T* src = result + (i * block + j) * f;
+                T* dst = image + ((at.row + i) * g.ow + at.col + j) * f;
+                if (bias) {
+#pragma omp simd
+                    for (std::size_t o = 0; o < f; ++o) dst[o] = src[o] + bias[o];
+                } else {
+                    std::copy_n(src, f, dst);
+                }
+            }
+    }
+}
+
+// The transforms compiled for each ISA: they are loops over channels that the compiler vectorises,
+// as wide as the target allows (baseline x86-64 has only SSE2's 4 floats).
+template <class T>
+struct Transforms {
+    using Input = void (*)(const T*, const ConvGeometry&, std::size_t, std::size_t, std::size_t, std::size_t, T*, T*);
+    using Output = void (*)(const T*, const ConvGeometry&, std::size_t, const T*, std::size_t, std::size_t,
+                            std::size_t, std::size_t, T*, T*);
+    Input input;
+    Output output;
+};
+
+#define LOOM_WINOGRAD_TRANSFORMS(NAME, ATTRIBUTES)                                                                \
+    template <class T>                                                                                            \
+    ATTRIBUTES void input_##NAME(const T* x, const ConvGeometry& g, std::size_t br, std::size_t bc,              \
+                                 std::size_t first, std::size_t count, T* work, T* v) {                           \
+        transform_input(x, g, br, bc, first, count, work, v);                                                     \
+    }                                                                                                             \
+    template <class T>                                                                                            \
+    ATTRIBUTES void output_##NAME(const T* m, const ConvGeometry& g, std::size_t f, const T* bias, std::size_t br, \
+                                  std::size_t bc, std::size_t first, std::size_t count, T* work, T* y) {          \
+        transform_output(m, g, f, bias, br, bc, first, count, work, y);                                           \
+    }
+LOOM_WINOGRAD_TRANSFORMS(generic, )
+#if LOOM_X86
+LOOM_WINOGRAD_TRANSFORMS(avx2, __attribute__((target("avx2,fma"))))
+LOOM_WINOGRAD_TRANSFORMS(avx512, __attribute__((target("avx512f"))))
+#endif
+#undef LOOM_WINOGRAD_TRANSFORMS
+
+template <class T>
+Transforms<T> transforms_for(Isa isa) {
+    switch (isa) {
+#if LOOM_X86
+        case Isa::Avx512: return {&input_avx512<T>, &output_avx512<T>};
+        case Isa::Avx2: return {&input_avx2<T>, &output_avx2<T>};
+#endif
+        default: return {&input_generic<T>, &output_generic<T>};
+    }
+}
+
+template <class T>
+struct Scratch {
+    std::vector<T> window, v, m;
+};
+
+template <class T>
+Scratch<T>& thread_scratch() {
+    thread_local Scratch<T> scratch;
+    return scratch;
+}
+
+}  // namespace detail
+
+// Blocks per GEMM: a multiple of every micro-kernel's MR (14, 6, 4) so only the last group of a
+// convolution has a partial row tile, and few enough that a group's transformed input and output
+// (36 x blocks x (in + out) values) stay in L2 between the transforms and the GEMMs.
+inline std::size_t blocks_per_group(std::size_t in, std::size_t out) {
+    constexpr std::size_t unit = 84, budget = std::size_t{1} << 18;  // elements: 1 MiB of float
+    return unit * std::max<std::size_t>(1, budget / (points * (in + out) * unit));
+}
+
+// y = conv(x, w) (+ bias) for `samples` images of geometry g (5x5, stride 1), with u the kernel from
+// transform_kernel (in = g.c, out = f). Overwrites y (samples x oh x ow x f). Threads take whole groups
+// of blocks, so each output is computed by one thread in the same order whatever the thread count.
+template <class T>
+void convolve(const T* x, std::size_t samples, const ConvGeometry& g, const T* u, std::size_t f, const T* bias, T* y) {
+    const std::size_t block_rows = (g.oh + block - 1) / block, block_cols = (g.ow + block - 1) / block;
+    const std::size_t blocks = samples * block_rows * block_cols;
+    const std::size_t group = blocks_per_group(g.c, f);
+    const std::size_t groups = (blocks + group - 1) / group;
+    const detail::Transforms<T> transform = detail::transforms_for<T>(active_isa());
+    parallel_for(groups, 1, [&](std::size_t begin, std::size_t end) {
+        auto& s = detail::thread_scratch<T>();
+        s.window.resize(std::max(2 * points * g.c, tile * block * f + block * block * f));
+        s.v.resize(points * group * g.c);
+        s.m.resize(points * group * f);
+        for (std::size_t q = begin; q < end; ++q) {
+            const std::size_t first = q * group, count = std::min(group, blocks - first);
+            transform.input(x, g, block_rows, block_cols, first, count, s.window.data(), s.v.data());
+            for (std::size_t p = 0; p < points; ++p)
+                gemm<T>(Transpose::No, Transpose::No, count, f, g.c, T(1), s.v.data() + p * count * g.c, g.c,
+                        u + p * g.c * f, f, T(0), s.m.data() + p * count * f, f);
+            transform.output(s.m.data(), g, f, bias, block_rows, block_cols, first, count, s.window.data(), y);
+        }
+    });
+}
+
+}  // namespace loom::kernels::winograd
