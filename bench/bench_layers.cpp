@@ -5,7 +5,7 @@
 // for the convolutions, images/s, and for the training step the time one epoch of 60,000 images would take.
 //   ./build/bench/bench_layers                      (all; threads from OMP_NUM_THREADS)
 //   ./build/bench/bench_layers --benchmark_filter=train_step
-//   ./build/bench/bench_layers --benchmark_filter='conv_(forward|backward)/'   (loom and Eigen side by side)
+//   ./build/bench/bench_layers --benchmark_filter='^(eigen_)?conv_(forward|backward)/'   (loom and Eigen side by side)
 // bench/pytorch_conv.py times PyTorch's conv2d on the same convolutions.
 #include <benchmark/benchmark.h>
 

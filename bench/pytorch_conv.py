@@ -10,9 +10,9 @@ like Google Benchmark's (torch_conv_forward/conv:0/batch:64/real_time), wall tim
 the same GFLOP/s count, so they can be put next to bench_layers' output.
 
     apt-get install python3-torch
-    /usr/bin/python3 bench/pytorch_conv.py --threads 2
-    OMP_NUM_THREADS=1 ./build/bench/bench_layers --benchmark_filter='conv_(forward|backward)/'
+    OMP_NUM_THREADS=1 ./build/bench/bench_layers --benchmark_filter='^(eigen_)?conv_(forward|backward)/'
     /usr/bin/python3 bench/pytorch_conv.py --threads 1
+    /usr/bin/python3 bench/pytorch_conv.py --threads 2 --channels-last --filter backward
 
 Torch itself reads two environment variables that decide which SIMD code runs; set them before
 starting Python to compare ISAs: ATEN_CPU_CAPABILITY (default, avx2, avx512: ATen's own kernels, read
