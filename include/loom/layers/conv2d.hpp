@@ -81,6 +81,7 @@ public:
             u_.resize({kernels::winograd::points, g_.c, filters_});
             kernels::winograd::transform_kernel(w_.data(), g_.c, filters_, false, u_.data());
             kernels::winograd::convolve(x.data(), n, g_, u_.data(), filters_, b_.data(), y_.data());
+            col_is_forwards_ = false;
             return y_.view();
         }
         for (std::size_t r = 0; r < n * rows_per_sample; ++r)
@@ -90,6 +91,7 @@ public:
             gemm<T>(Transpose::No, Transpose::No, count * rows_per_sample, filters_, patch, T(1), col_.data(), patch,
                     w_.data(), filters_, T(1), y_.data() + first * rows_per_sample * filters_, filters_);
         });
+        col_is_forwards_ = chunk_samples(n) >= n;
         return y_.view();
     }
 
@@ -109,8 +111,8 @@ public:
             dx_.resize(x_.shape());
             if (!winograd) dx_.fill(T(0));
         }
-        // When the whole batch fitted in one chunk, col_ still holds forward's im2col.
-        const bool col_is_current = !winograd && chunk_samples(n) >= n;
+        // When forward's im2col of the whole batch fitted in one chunk, col_ still holds it.
+        const bool col_is_current = col_is_forwards_;
         for_each_chunk(n, [&](std::size_t first, std::size_t count) {
             const std::size_t rows = count * rows_per_sample;
             const T* g_chunk = g.data() + first * rows_per_sample * filters_;
@@ -122,6 +124,7 @@ public:
             gemm<T>(Transpose::No, Transpose::Yes, rows, patch, filters_, T(1), g_chunk, filters_, w_.data(), filters_,
                     T(0), col_.data(), patch);
             kernels::col2im(col_.data(), count, g_, dx_.data() + first * g_.input_size());
+            col_is_forwards_ = false;
         });
         if (need_dx && winograd) {
             // The input gradient is a stride-1 convolution of g with the kernel turned and transposed,
@@ -204,6 +207,7 @@ private:
     kernels::ConvGeometry g_{};
     std::size_t col_budget_ = default_col_budget;
     ConvAlgorithm algorithm_ = ConvAlgorithm::Auto;
+    bool col_is_forwards_ = false;  // col_ holds the im2col of the batch forward saw
     Tensor<T> w_, b_, dw_, db_, y_, dx_, col_;
     Tensor<T> u_;  // the kernel in Winograd's transform domain
     TensorView<const T> x_;
