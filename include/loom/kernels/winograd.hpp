@@ -22,6 +22,7 @@
 #include "loom/kernels/cpu_features.hpp"
 #include "loom/kernels/gemm.hpp"
 #include "loom/kernels/im2col.hpp"
+#include "loom/kernels/isa_dispatch.hpp"
 
 namespace loom::kernels::winograd {
 
@@ -201,46 +202,6 @@ template <class T>
     }
 }
 
-// The transforms compiled for each ISA: they are loops over channels that the compiler vectorises,
-// as wide as the target allows (baseline x86-64 has only SSE2's 4 floats).
-template <class T>
-struct Transforms {
-    using Input = void (*)(const T*, const ConvGeometry&, std::size_t, std::size_t, std::size_t, std::size_t, T*, T*);
-    using Output = void (*)(const T*, const ConvGeometry&, std::size_t, const T*, std::size_t, std::size_t,
-                            std::size_t, std::size_t, T*, T*);
-    Input input;
-    Output output;
-};
-
-#define LOOM_WINOGRAD_TRANSFORMS(NAME, ATTRIBUTES)                                                                \
-    template <class T>                                                                                            \
-    ATTRIBUTES void input_##NAME(const T* x, const ConvGeometry& g, std::size_t br, std::size_t bc,              \
-                                 std::size_t first, std::size_t count, T* work, T* v) {                           \
-        transform_input(x, g, br, bc, first, count, work, v);                                                     \
-    }                                                                                                             \
-    template <class T>                                                                                            \
-    ATTRIBUTES void output_##NAME(const T* m, const ConvGeometry& g, std::size_t f, const T* bias, std::size_t br, \
-                                  std::size_t bc, std::size_t first, std::size_t count, T* work, T* y) {          \
-        transform_output(m, g, f, bias, br, bc, first, count, work, y);                                           \
-    }
-LOOM_WINOGRAD_TRANSFORMS(generic, )
-#if LOOM_X86
-LOOM_WINOGRAD_TRANSFORMS(avx2, __attribute__((target("avx2,fma"))))
-LOOM_WINOGRAD_TRANSFORMS(avx512, __attribute__((target("avx512f"))))
-#endif
-#undef LOOM_WINOGRAD_TRANSFORMS
-
-template <class T>
-Transforms<T> transforms_for(Isa isa) {
-    switch (isa) {
-#if LOOM_X86
-        case Isa::Avx512: return {&input_avx512<T>, &output_avx512<T>};
-        case Isa::Avx2: return {&input_avx2<T>, &output_avx2<T>};
-#endif
-        default: return {&input_generic<T>, &output_generic<T>};
-    }
-}
-
 template <class T>
 struct Scratch {
     std::vector<T> window, v, m;
@@ -271,7 +232,7 @@ void convolve(const T* x, std::size_t samples, const ConvGeometry& g, const T* u
     const std::size_t blocks = samples * block_rows * block_cols;
     const std::size_t group = blocks_per_group(g.c, f);
     const std::size_t groups = (blocks + group - 1) / group;
-    const detail::Transforms<T> transform = detail::transforms_for<T>(active_isa());
+    const Isa isa = active_isa();
     parallel_for(groups, 1, [&](std::size_t begin, std::size_t end) {
         auto& s = detail::thread_scratch<T>();
         s.window.resize(std::max(2 * points * g.c, tile * block * f + block * block * f));
@@ -279,11 +240,16 @@ void convolve(const T* x, std::size_t samples, const ConvGeometry& g, const T* u
         s.m.resize(points * group * f);
         for (std::size_t q = begin; q < end; ++q) {
             const std::size_t first = q * group, count = std::min(group, blocks - first);
-            transform.input(x, g, block_rows, block_cols, first, count, s.window.data(), s.v.data());
+            // The transforms are loops over channels, vectorised as wide as the ISA allows.
+            run_for_isa(isa, [&] {
+                detail::transform_input(x, g, block_rows, block_cols, first, count, s.window.data(), s.v.data());
+            });
             for (std::size_t p = 0; p < points; ++p)
                 gemm<T>(Transpose::No, Transpose::No, count, f, g.c, T(1), s.v.data() + p * count * g.c, g.c,
                         u + p * g.c * f, f, T(0), s.m.data() + p * count * f, f);
-            transform.output(s.m.data(), g, f, bias, block_rows, block_cols, first, count, s.window.data(), y);
+            run_for_isa(isa, [&] {
+                detail::transform_output(s.m.data(), g, f, bias, block_rows, block_cols, first, count, s.window.data(), y);
+            });
         }
     });
 }

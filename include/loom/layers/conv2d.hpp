@@ -1,14 +1,16 @@
 #pragma once
 // Conv2D on NHWC batches. The kernel is stored as (kh, kw, in_channels, filters), Keras' layout.
-// Two algorithms compute it:
-//  - direct: im2col + GEMM. The kernel read as a (kh*kw*in_channels) x filters matrix multiplies the
-//    im2col rows directly; samples are processed in chunks so that the im2col buffer stays within a
-//    fixed budget. The weight gradient always goes this way.
+// Three algorithms compute it (ConvAlgorithm):
+//  - im2col + GEMM, for any shape. The kernel read as a (kh*kw*in_channels) x filters matrix
+//    multiplies the im2col rows directly; samples are processed in chunks so that the im2col buffer
+//    stays within a fixed budget. The input gradient goes this way unless Winograd is asked for.
 //  - Winograd F(2x2, 5x5) (kernels/winograd.hpp) for 5x5 stride-1 kernels: 2.78x fewer
-//    multiplications, for the forward pass and the input gradient.
+//    multiplications; the forward pass (and, if asked for, the input gradient).
+//  - direct loops (kernels/direct_conv.hpp) for few input channels: forward and weight gradient.
 #include <algorithm>
 #include <cstdint>
 
+#include "loom/kernels/direct_conv.hpp"
 #include "loom/kernels/gemm.hpp"
 #include "loom/kernels/im2col.hpp"
 #include "loom/kernels/winograd.hpp"
@@ -18,13 +20,15 @@
 
 namespace loom {
 
-// How Conv2D computes its forward pass and input gradient. Auto takes Winograd for the forward pass
-// where it applies and pays: a 5x5 stride-1 kernel between at least 8 input channels and 8 filters
-// (with fewer, its GEMMs are too thin to beat im2col's; LeNet's first layer has 1 input channel), and
-// the direct algorithm for the input gradient, where Winograd measured slower (docs/performance.md,
-// "Winograd"). Winograd takes it for both. The choice is made from the shapes alone, so results stay
-// deterministic.
-enum class ConvAlgorithm { Auto, Direct, Winograd };
+// How Conv2D computes its forward pass and gradients. Auto picks from the shapes alone (so results
+// stay deterministic), by what measured fastest (docs/performance.md, "Convolution algorithms"):
+//  - Direct for at most 4 input channels and at least 8 filters (LeNet's first layer);
+//  - else Winograd's forward pass for a 5x5 stride-1 kernel between at least 8 input channels and 8
+//    filters (with fewer its GEMMs are too thin), with im2col + GEMM for the gradients;
+//  - else Im2col.
+// Winograd asked for explicitly also computes the input gradient (measured slower than im2col's on
+// LeNet's second layer); Direct asked for computes the forward pass and the weight gradient.
+enum class ConvAlgorithm { Auto, Im2col, Winograd, Direct };
 
 template <class T>
 class Conv2D : public Layer<T> {
@@ -66,32 +70,48 @@ public:
     // ArgumentError when the layer runs. Not part of the model file: it changes rounding, not results.
     void set_algorithm(ConvAlgorithm algorithm) { algorithm_ = algorithm; }
     ConvAlgorithm algorithm() const { return algorithm_; }
-    // Whether forward and the input gradient go through Winograd (once built).
-    bool uses_winograd() const {
-        if (algorithm_ == ConvAlgorithm::Direct || !kernels::winograd::applies(g_)) return false;
-        return algorithm_ == ConvAlgorithm::Winograd || (g_.c >= 8 && filters_ >= 8);
+    // The algorithm of the forward pass once built: Auto resolved (Winograd asked for on a shape it
+    // does not apply to resolves to Im2col, and forward throws).
+    ConvAlgorithm forward_algorithm() const {
+        switch (algorithm_) {
+            case ConvAlgorithm::Im2col: return ConvAlgorithm::Im2col;
+            case ConvAlgorithm::Direct: return ConvAlgorithm::Direct;
+            case ConvAlgorithm::Winograd:
+                return kernels::winograd::applies(g_) ? ConvAlgorithm::Winograd : ConvAlgorithm::Im2col;
+            default:
+                if (kernels::direct::pays(g_, filters_)) return ConvAlgorithm::Direct;
+                if (kernels::winograd::applies(g_) && g_.c >= 8 && filters_ >= 8) return ConvAlgorithm::Winograd;
+                return ConvAlgorithm::Im2col;
+        }
     }
+    bool uses_winograd() const { return forward_algorithm() == ConvAlgorithm::Winograd; }
 
     TensorView<const T> forward(TensorView<const T> x, bool) override {
         this->check_input(x);
         x_ = x;
         const std::size_t n = x.dim(0), rows_per_sample = g_.output_positions(), patch = g_.patch();
         y_.resize({n, g_.oh, g_.ow, filters_});
-        if (winograd_checked()) {
-            u_.resize({kernels::winograd::points, g_.c, filters_});
-            kernels::winograd::transform_kernel(w_.data(), g_.c, filters_, false, u_.data());
-            kernels::winograd::convolve(x.data(), n, g_, u_.data(), filters_, b_.data(), y_.data());
-            col_is_forwards_ = false;
-            return y_.view();
+        col_is_forwards_ = false;
+        switch (checked_forward_algorithm()) {
+            case ConvAlgorithm::Direct:
+                kernels::direct::forward(x.data(), n, g_, w_.data(), filters_, b_.data(), y_.data());
+                break;
+            case ConvAlgorithm::Winograd:
+                u_.resize({kernels::winograd::points, g_.c, filters_});
+                kernels::winograd::transform_kernel(w_.data(), g_.c, filters_, false, u_.data());
+                kernels::winograd::convolve(x.data(), n, g_, u_.data(), filters_, b_.data(), y_.data());
+                break;
+            default:
+                for (std::size_t r = 0; r < n * rows_per_sample; ++r)
+                    std::copy(b_.begin(), b_.end(), y_.data() + r * filters_);
+                for_each_chunk(n, [&](std::size_t first, std::size_t count) {
+                    kernels::im2col(x.data() + first * g_.input_size(), count, g_, col_.data());
+                    gemm<T>(Transpose::No, Transpose::No, count * rows_per_sample, filters_, patch, T(1), col_.data(),
+                            patch, w_.data(), filters_, T(1), y_.data() + first * rows_per_sample * filters_,
+                            filters_);
+                });
+                col_is_forwards_ = chunk_samples(n) >= n;
         }
-        for (std::size_t r = 0; r < n * rows_per_sample; ++r)
-            std::copy(b_.begin(), b_.end(), y_.data() + r * filters_);
-        for_each_chunk(n, [&](std::size_t first, std::size_t count) {
-            kernels::im2col(x.data() + first * g_.input_size(), count, g_, col_.data());
-            gemm<T>(Transpose::No, Transpose::No, count * rows_per_sample, filters_, patch, T(1), col_.data(), patch,
-                    w_.data(), filters_, T(1), y_.data() + first * rows_per_sample * filters_, filters_);
-        });
-        col_is_forwards_ = chunk_samples(n) >= n;
         return y_.view();
     }
 
@@ -106,31 +126,40 @@ public:
             for (std::size_t f = 0; f < filters_; ++f) db[f] += row[f];
         }
         const bool need_dx = this->input_gradient_needed();
-        const bool winograd = winograd_checked() && algorithm_ == ConvAlgorithm::Winograd;
-        if (need_dx) {
+        const ConvAlgorithm forward_by = checked_forward_algorithm();
+        const bool dw_direct = forward_by == ConvAlgorithm::Direct;
+        const bool dx_winograd = need_dx && algorithm_ == ConvAlgorithm::Winograd;
+        const bool dx_gemm = need_dx && !dx_winograd;
+        if (dw_direct) kernels::direct::weight_gradient(x_.data(), n, g_, g.data(), filters_, dw_.data());
+        if (dx_gemm) {
             dx_.resize(x_.shape());
-            if (!winograd) dx_.fill(T(0));
+            dx_.fill(T(0));
         }
-        // When forward's im2col of the whole batch fitted in one chunk, col_ still holds it.
-        const bool col_is_current = col_is_forwards_;
-        for_each_chunk(n, [&](std::size_t first, std::size_t count) {
-            const std::size_t rows = count * rows_per_sample;
-            const T* g_chunk = g.data() + first * rows_per_sample * filters_;
-            if (!col_is_current) kernels::im2col(x_.data() + first * g_.input_size(), count, g_, col_.data());
-            gemm<T>(Transpose::Yes, Transpose::No, patch, filters_, rows, T(1), col_.data(), patch, g_chunk, filters_,
-                    first == 0 ? T(0) : T(1), dw_.data(), filters_);
-            if (!need_dx || winograd) return;
-            // col_ is free again once dW has used it: reuse it for the column gradient.
-            gemm<T>(Transpose::No, Transpose::Yes, rows, patch, filters_, T(1), g_chunk, filters_, w_.data(), filters_,
-                    T(0), col_.data(), patch);
-            kernels::col2im(col_.data(), count, g_, dx_.data() + first * g_.input_size());
-            col_is_forwards_ = false;
-        });
-        if (need_dx && winograd) {
+        if (!dw_direct || dx_gemm) {
+            // When forward's im2col of the whole batch fitted in one chunk, col_ still holds it.
+            const bool col_is_current = col_is_forwards_;
+            for_each_chunk(n, [&](std::size_t first, std::size_t count) {
+                const std::size_t rows = count * rows_per_sample;
+                const T* g_chunk = g.data() + first * rows_per_sample * filters_;
+                if (!dw_direct) {
+                    if (!col_is_current) kernels::im2col(x_.data() + first * g_.input_size(), count, g_, col_.data());
+                    gemm<T>(Transpose::Yes, Transpose::No, patch, filters_, rows, T(1), col_.data(), patch, g_chunk,
+                            filters_, first == 0 ? T(0) : T(1), dw_.data(), filters_);
+                }
+                if (!dx_gemm) return;
+                // col_ is free again once dW has used it: reuse it for the column gradient.
+                gemm<T>(Transpose::No, Transpose::Yes, rows, patch, filters_, T(1), g_chunk, filters_, w_.data(),
+                        filters_, T(0), col_.data(), patch);
+                kernels::col2im(col_.data(), count, g_, dx_.data() + first * g_.input_size());
+                col_is_forwards_ = false;
+            });
+        }
+        if (dx_winograd) {
             // The input gradient is a stride-1 convolution of g with the kernel turned and transposed,
             // padded so that it gives back the input's extent.
             const kernels::ConvGeometry adjoint{g_.oh, g_.ow, filters_, g_.kh, g_.kw, 1, 1,
                                                 g_.kh - 1 - g_.pad_top, g_.kw - 1 - g_.pad_left, g_.h, g_.w};
+            dx_.resize(x_.shape());
             u_.resize({kernels::winograd::points, filters_, g_.c});
             kernels::winograd::transform_kernel(w_.data(), g_.c, filters_, true, u_.data());
             kernels::winograd::convolve(g.data(), n, adjoint, u_.data(), g_.c, static_cast<const T*>(nullptr),
@@ -182,11 +211,11 @@ protected:
     }
 
 private:
-    bool winograd_checked() const {
+    ConvAlgorithm checked_forward_algorithm() const {
         require<ArgumentError>(algorithm_ != ConvAlgorithm::Winograd || kernels::winograd::applies(g_),
                                "Conv2D: Winograd needs a 5x5 kernel with stride 1, this layer has ", g_.kh, "x",
                                g_.kw, " with stride ", g_.stride_h, "x", g_.stride_w);
-        return uses_winograd();
+        return forward_algorithm();
     }
 
     std::size_t chunk_samples(std::size_t n) const {
