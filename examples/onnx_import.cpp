@@ -7,7 +7,7 @@
 // saved as a .loom file, compiled and fine-tuned.
 #include <algorithm>
 #include <chrono>
-#include <cmath>
+#include <cstdint>
 #include <iomanip>
 #include <iostream>
 
@@ -26,14 +26,16 @@ int main(int argc, char** argv) try {
     auto net = loom::onnx::load<float>(model);
     std::cout << "imported " << model << '\n';
     net.summary(std::cout);
-    auto test = loom::fashion_mnist::load(data_dir, loom::fashion_mnist::Split::test);
-    // PyTorch's reader divides the bytes by 255, loom's multiplies by 1/255: a few pixels differ in the
-    // last bit. Dividing here feeds loom exactly the images PyTorch evaluated.
-    for (float& v : test.images) v = std::round(v * 255.0f) / 255.0f;
-    loom::require<loom::ArgumentError>(net.input_shape() == test.images.shape().without_batch(),
+    const auto test = loom::fashion_mnist::load_bytes(data_dir, loom::fashion_mnist::Split::test);
+    // PyTorch's reader divides the bytes by 255, loom's scale multiplies by 1/255: a few pixels differ in
+    // the last bit. Dividing here feeds loom exactly the images PyTorch evaluated.
+    loom::Tensor<float> images(test.images.shape());
+    std::transform(test.images.begin(), test.images.end(), images.begin(),
+                   [](std::uint8_t pixel) { return static_cast<float>(pixel) / 255.0f; });
+    loom::require<loom::ArgumentError>(net.input_shape() == images.shape().without_batch(),
                                        "the model takes ", net.input_shape(), ", not Fashion-MNIST's (28, 28, 1)");
     const auto start = std::chrono::steady_clock::now();
-    const auto classes = loom::argmax_rows(net.predict(test.images));
+    const auto classes = loom::argmax_rows(net.predict(images));
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     std::size_t correct = 0;
     for (std::size_t i = 0; i < classes.size(); ++i) correct += classes[i] == test.labels[i];

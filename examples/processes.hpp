@@ -8,6 +8,7 @@
 #include <iostream>
 #include <span>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "loom/loom.hpp"
@@ -80,8 +81,9 @@ public:
     }
 
     template <class T>
-    loom::History fit(loom::Sequential<T>& net, loom::TensorView<const T> x, loom::TensorView<const T> y,
-                      const loom::ValidationData<T>& validation, const loom::FitOptions& o,
+    loom::History fit(loom::Sequential<T>& net, const loom::Samples<std::type_identity_t<T>>& x,
+                      loom::TensorView<const std::type_identity_t<T>> y,
+                      const loom::ValidationData<std::type_identity_t<T>>& validation, const loom::FitOptions& o,
                       const std::vector<loom::CallbackRef>& callbacks = {}) {
 #ifdef LOOM_EXAMPLES_MPI
         loom::mpi::ReduceTiming timing;

@@ -57,6 +57,29 @@ TEST_CASE("fashion_mnist: synthetic split loads with shape, scale and limit") {
     CHECK(two.labels == std::vector<int>{0, 1});
 }
 
+TEST_CASE("fashion_mnist: load_bytes keeps the pixels that load scales, and checks the files alike") {
+    loom_test::TempDir dir;
+    write_fake_split(dir.path, fm::Split::test, 5, 5);
+    const auto bytes = fm::load_bytes(dir.path, fm::Split::test);
+    const auto floats = fm::load(dir.path, fm::Split::test);
+    CHECK(bytes.images.shape() == loom::Shape{5, 28, 28, 1});
+    CHECK(bytes.size() == 5);
+    CHECK(bytes.labels == floats.labels);
+    CHECK(bytes.images(4, 27, 27, 0) == 200);
+    std::size_t differ = 0;
+    for (std::size_t i = 0; i < bytes.images.size(); ++i)
+        differ += floats.images[i] != static_cast<float>(bytes.images[i]) * (1.0f / 255.0f);
+    CHECK(differ == 0);
+    loom::Tensor<float> converted;
+    CHECK(loom::Tensor<float>(bytes.samples().chunk(0, 5, converted)) == floats.images);
+    CHECK(bytes.images_as(1, 3) == loom::Tensor<float>(floats.images.rows(1, 4)));
+    CHECK(fm::load_bytes(dir.path, fm::Split::test, 2).images.shape() == loom::Shape{2, 28, 28, 1});
+
+    write_fake_split(dir.path, fm::Split::train, 3, 4);
+    loom_test::expect_error<loom::IoError>([&] { (void)fm::load_bytes(dir.path, fm::Split::train); },
+                                           {"holds 3 images but"});
+}
+
 TEST_CASE("fashion_mnist: inconsistent or missing files") {
     loom_test::TempDir dir;
     write_fake_split(dir.path, fm::Split::train, 3, 4);
@@ -92,6 +115,15 @@ TEST_CASE("fashion_mnist: the installed dataset") {
     const auto [lo, hi] = std::minmax_element(train.images.begin(), train.images.end());
     CHECK(*lo == 0.0f);
     CHECK(*hi == 1.0f);
+
+    // The bytes, scaled, are load's floats, bit for bit.
+    const auto test_bytes = fm::load_bytes(fm::default_dir, fm::Split::test);
+    CHECK(test_bytes.labels == test.labels);
+    REQUIRE(test_bytes.images.shape() == test.images.shape());
+    std::size_t differ = 0;
+    for (std::size_t i = 0; i < test.images.size(); ++i)
+        differ += test.images[i] != static_cast<float>(test_bytes.images[i]) * (1.0f / 255.0f);
+    CHECK(differ == 0);
 
     // The first training sample is an ankle boot, the first test sample too (well known from the dataset).
     CHECK(fm::class_names[static_cast<std::size_t>(train.labels[0])] == "Ankle boot");

@@ -39,10 +39,10 @@
     LOOM_TEMPLATE_FOR(T) template class loom::LocalTrainStep<T>;                                                     \
     LOOM_TEMPLATE_FOR(T) template class loom::FullBatchObjective<T>;                                                 \
     LOOM_TEMPLATE_FOR(T) template loom::History loom::run_training<T>(                                               \
-        loom::Sequential<T>&, loom::TensorView<const T>, loom::TensorView<const T>, const loom::ValidationData<T>*, \
+        loom::Sequential<T>&, const loom::Samples<T>&, loom::TensorView<const T>, const loom::ValidationData<T>*,     \
         const loom::FitOptions&, std::vector<loom::CallbackRef>, loom::TrainStep<T>&);                              \
     LOOM_TEMPLATE_FOR(T) template loom::History loom::fit_with_split<T>(                                             \
-        loom::Sequential<T>&, loom::TensorView<const T>, loom::TensorView<const T>, const loom::FitOptions&,        \
+        loom::Sequential<T>&, const loom::Samples<T>&, loom::TensorView<const T>, const loom::FitOptions&,            \
         const std::vector<loom::CallbackRef>&, loom::TrainStep<T>*);                                                \
     LOOM_TEMPLATE_FOR(T) template loom::LbfgsResult loom::fit_full_batch<T>(                                         \
         loom::Sequential<T>&, loom::TensorView<const T>, loom::TensorView<const T>, const loom::FullBatchOptions&); \

@@ -7,9 +7,11 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstdint>
 #include <filesystem>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "loom/distributed/mpi.hpp"
 #include "mpi_test_data.hpp"
@@ -129,4 +131,45 @@ TEST_CASE("mpi::fit: resuming from rank 0's checkpoint with the same ranks equal
     CHECK(history.loss == expected.loss);
     world.barrier();
     if (world.is_primary()) std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("mpi::fit: byte samples train and validate exactly as the same samples as floats") {
+    const auto world = loom::mpi::world();
+    // 60 samples of 6 bytes, class 0 when the first half is brighter; the last 12 validate.
+    loom::Rng rng(5);
+    loom::Tensor<std::uint8_t> bytes({60, 6});
+    std::vector<int> labels(60);
+    for (std::size_t i = 0; i < 60; ++i) {
+        int halves[2] = {0, 0};
+        for (std::size_t d = 0; d < 6; ++d) {
+            bytes(i, d) = static_cast<std::uint8_t>(rng.below(256));
+            halves[d / 3] += bytes(i, d);
+        }
+        labels[i] = halves[0] > halves[1] ? 0 : 1;
+    }
+    const float scale = 1.0f / 255.0f;
+    const auto floats = loom::to_float(bytes.view(), scale);
+    const auto targets = loom::one_hot<float>(labels, 2);
+    loom::FitOptions o;
+    o.epochs = 3;
+    o.batch_size = 16;
+    o.seed = 4;
+    o.verbose = false;
+
+    auto from_floats = loom_mpi_test::mlp<float>(6, 8, 2, 1);
+    const auto expected = loom::mpi::fit(world, from_floats, floats.rows(0, 48), targets.rows(0, 48),
+                                         loom::ValidationData<float>{floats.rows(48, 60), targets.rows(48, 60)}, o);
+    auto from_bytes = loom_mpi_test::mlp<float>(6, 8, 2, 1);
+    const loom::Samples<float> samples(bytes, scale);
+    const auto history = loom::mpi::fit(world, from_bytes, samples.rows(0, 48), targets.rows(0, 48),
+                                        loom::ValidationData<float>{samples.rows(48, 60), targets.rows(48, 60)}, o);
+    CHECK(loom_mpi_test::weights(from_bytes) == loom_mpi_test::weights(from_floats));
+    CHECK(history.loss == expected.loss);
+    CHECK(history.val_loss == expected.val_loss);
+
+    auto split = loom_mpi_test::mlp<float>(6, 8, 2, 1);
+    o.validation_split = 0.2;
+    const auto with_split = loom::mpi::fit(world, split, samples, labels, o);
+    CHECK(with_split.val_loss == expected.val_loss);
+    CHECK(loom_mpi_test::weights(split) == loom_mpi_test::weights(from_floats));
 }

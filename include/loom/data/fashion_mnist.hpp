@@ -8,12 +8,14 @@
 #include <limits>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "loom/core/error.hpp"
 #include "loom/core/tensor.hpp"
 #include "loom/data/idx.hpp"
 #include "loom/data/preprocess.hpp"
+#include "loom/data/samples.hpp"
 
 namespace loom::fashion_mnist {
 
@@ -32,6 +34,29 @@ struct Dataset {
     std::vector<int> labels;  // N entries in [0, 10)
 
     std::size_t size() const { return labels.size(); }
+};
+
+// The same split with the pixels kept as they are stored, bytes 0..255: a quarter of the memory of
+// Dataset (47 MB instead of 188 MB for the training split). fit, evaluate and predict take
+// samples(), which scale each batch as they gather it, so they see exactly load()'s floats.
+struct ByteDataset {
+    Tensor<std::uint8_t> images;  // (N, 28, 28, 1), pixel values 0..255
+    std::vector<int> labels;      // N entries in [0, 10)
+
+    std::size_t size() const { return labels.size(); }
+    // The images as the model's inputs: pixel * 1/255, in [0, 1].
+    template <class T = float>
+    Samples<T> samples() const {
+        return Samples<T>(images.view(), pixel_scale<T>);
+    }
+    // `count` images from `first` as T in [0, 1], e.g. to draw them.
+    template <class T = float>
+    Tensor<T> images_as(std::size_t first, std::size_t count) const {
+        return to_float(images.rows(first, first + count), pixel_scale<T>);
+    }
+
+    template <class T>
+    static constexpr T pixel_scale = T(1) / T(255);
 };
 
 // The file of one split: "train" or "t10k" (the dataset's name for the test split), images or labels.
@@ -55,13 +80,13 @@ inline std::filesystem::path locate(const std::filesystem::path& gz_path) {
 
 }  // namespace detail
 
-// Loads one split. `limit` keeps only the first samples (quicker experiments; the files are still
-// opened and validated but only the needed part is decompressed).
-inline Dataset load(const std::filesystem::path& dir = default_dir, Split split = Split::train,
-                    std::size_t limit = std::numeric_limits<std::size_t>::max()) {
+// Loads one split with the pixels as bytes. `limit` keeps only the first samples (quicker
+// experiments; the files are still opened and validated but only the needed part is decompressed).
+inline ByteDataset load_bytes(const std::filesystem::path& dir = default_dir, Split split = Split::train,
+                              std::size_t limit = std::numeric_limits<std::size_t>::max()) {
     const auto image_file = detail::locate(file_path(dir, split, true));
     const auto label_file = detail::locate(file_path(dir, split, false));
-    const Tensor<std::uint8_t> pixels = read_idx(image_file, limit);
+    Tensor<std::uint8_t> pixels = read_idx(image_file, limit);
     const Tensor<std::uint8_t> label_bytes = read_idx(label_file, limit);
 
     require<IoError>(pixels.rank() == 3 && pixels.dim(1) == image_side && pixels.dim(2) == image_side, image_file,
@@ -71,13 +96,23 @@ inline Dataset load(const std::filesystem::path& dir = default_dir, Split split 
     require<IoError>(pixels.dim(0) == label_bytes.dim(0), image_file, " holds ", pixels.dim(0), " images but ",
                      label_file, " holds ", label_bytes.dim(0), " labels");
 
-    Dataset data;
+    ByteDataset data;
     data.labels = labels_from(label_bytes);
     for (std::size_t i = 0; i < data.labels.size(); ++i)
         require<IoError>(data.labels[i] >= 0 && static_cast<std::size_t>(data.labels[i]) < classes, label_file,
                          ": label ", data.labels[i], " at index ", i, " is outside [0, ", classes, ")");
-    data.images = to_float(pixels.view(), 1.0f / 255.0f);
-    data.images.reshape(Shape{pixels.dim(0), image_side, image_side, std::size_t{1}});
+    pixels.reshape(Shape{pixels.dim(0), image_side, image_side, std::size_t{1}});
+    data.images = std::move(pixels);
+    return data;
+}
+
+// Loads one split with the pixels as floats in [0, 1] (load_bytes' pixels times 1/255).
+inline Dataset load(const std::filesystem::path& dir = default_dir, Split split = Split::train,
+                    std::size_t limit = std::numeric_limits<std::size_t>::max()) {
+    ByteDataset bytes = load_bytes(dir, split, limit);
+    Dataset data;
+    data.images = to_float(bytes.images.view(), ByteDataset::pixel_scale<float>);
+    data.labels = std::move(bytes.labels);
     return data;
 }
 

@@ -13,13 +13,40 @@
 
 namespace loom {
 
+namespace detail {
+
+// The one place where bytes become T. to_float and the scaling gather_rows both call it, so a batch
+// gathered from bytes holds exactly the values to_float gives for the same samples.
+template <class T>
+void scale_bytes(const std::uint8_t* in, std::size_t count, T scale, T* out) {
+    for (std::size_t i = 0; i < count; ++i) out[i] = static_cast<T>(in[i]) * scale;
+}
+
+// gather_rows' checks: same rank, one destination row per index, the same per-sample shape.
+// Returns the values per row.
+inline std::size_t check_gather(const Shape& src, std::size_t indices, const Shape& dst) {
+    require<ShapeError>(src.rank() >= 1 && dst.rank() == src.rank(), "gather_rows: source ", src,
+                        " and destination ", dst, " differ in rank");
+    require<ShapeError>(dst[0] == indices, "gather_rows: destination ", dst, " has ", dst[0], " rows for ", indices,
+                        " indices");
+    for (std::size_t axis = 1; axis < src.rank(); ++axis)
+        require<ShapeError>(src[axis] == dst[axis], "gather_rows: source samples ", src, " and destination samples ",
+                            dst, " differ in shape");
+    return src[0] ? src.elements() / src[0] : 0;
+}
+
+inline void check_gather_index(std::size_t index, std::size_t position, std::size_t rows) {
+    require<ArgumentError>(index < rows, "gather_rows: index ", index, " at position ", position, " is outside the ",
+                           rows, " source rows");
+}
+
+}  // namespace detail
+
 // Every byte multiplied by `scale` (1/255 maps pixels to [0, 1]); the shape is kept.
 template <class T>
 Tensor<T> to_float(TensorView<const std::uint8_t> bytes, T scale) {
     Tensor<T> out(bytes.shape());
-    const std::uint8_t* in = bytes.data();
-    T* dst = out.data();
-    for (std::size_t i = 0; i < out.size(); ++i) dst[i] = static_cast<T>(in[i]) * scale;
+    detail::scale_bytes(bytes.data(), out.size(), scale, out.data());
     return out;
 }
 
@@ -79,17 +106,9 @@ std::vector<int> argmax_rows(const Tensor<T>& scores) {
 // same per-sample shape as src.
 template <class T>
 void gather_rows(TensorView<const std::type_identity_t<T>> src, std::span<const std::size_t> idx, TensorView<T> dst) {
-    require<ShapeError>(src.rank() >= 1 && dst.rank() == src.rank(), "gather_rows: source ", src.shape(),
-                        " and destination ", dst.shape(), " differ in rank");
-    require<ShapeError>(dst.dim(0) == idx.size(), "gather_rows: destination ", dst.shape(), " has ", dst.dim(0),
-                        " rows for ", idx.size(), " indices");
-    for (std::size_t axis = 1; axis < src.rank(); ++axis)
-        require<ShapeError>(src.dim(axis) == dst.dim(axis), "gather_rows: source samples ", src.shape(),
-                            " and destination samples ", dst.shape(), " differ in shape");
-    const std::size_t row = src.dim(0) ? src.size() / src.dim(0) : 0;
+    const std::size_t row = detail::check_gather(src.shape(), idx.size(), dst.shape());
     for (std::size_t i = 0; i < idx.size(); ++i) {
-        require<ArgumentError>(idx[i] < src.dim(0), "gather_rows: index ", idx[i], " at position ", i,
-                               " is outside the ", src.dim(0), " source rows");
+        detail::check_gather_index(idx[i], i, src.dim(0));
         std::copy_n(src.data() + idx[i] * row, row, dst.data() + i * row);
     }
 }
@@ -97,6 +116,25 @@ void gather_rows(TensorView<const std::type_identity_t<T>> src, std::span<const 
 template <class T>
 void gather_rows(TensorView<const std::type_identity_t<T>> src, std::span<const std::size_t> idx, Tensor<T>& dst) {
     gather_rows(src, idx, dst.view());
+}
+
+// The same from samples stored as bytes, each converted to byte * scale as it is copied: a data set
+// stays in memory as bytes (a quarter of its size as floats) and only the batch becomes T. The
+// values are to_float's, bit for bit.
+template <class T>
+void gather_rows(TensorView<const std::uint8_t> src, std::span<const std::size_t> idx, TensorView<T> dst,
+                 std::type_identity_t<T> scale) {
+    const std::size_t row = detail::check_gather(src.shape(), idx.size(), dst.shape());
+    for (std::size_t i = 0; i < idx.size(); ++i) {
+        detail::check_gather_index(idx[i], i, src.dim(0));
+        detail::scale_bytes(src.data() + idx[i] * row, row, scale, dst.data() + i * row);
+    }
+}
+
+template <class T>
+void gather_rows(TensorView<const std::uint8_t> src, std::span<const std::size_t> idx, Tensor<T>& dst,
+                 std::type_identity_t<T> scale) {
+    gather_rows(src, idx, dst.view(), scale);
 }
 
 // The labels of the same samples: out[i] = labels[idx[i]]. Never allocates.

@@ -19,6 +19,7 @@
 #include "loom/core/error.hpp"
 #include "loom/core/shape.hpp"
 #include "loom/core/tensor.hpp"
+#include "loom/data/samples.hpp"
 #include "loom/distributed/communicator.hpp"
 
 namespace loom::mpi {
@@ -62,6 +63,16 @@ public:
     Agreement& add(const std::string& name, TensorView<const T> data) {
         add(name, data.shape());
         return add(name + " checksum", checksum(data.data(), data.size() * sizeof(T)));
+    }
+    // Samples as they are stored (values of T, or bytes and their scale); always as many facts.
+    template <class T>
+    Agreement& add(const std::string& name, const Samples<T>& samples) {
+        add(name, samples.shape());
+        add(name + " stored as bytes", static_cast<std::uint64_t>(samples.holds_bytes()));
+        add(name + " scale", static_cast<double>(samples.scale()));
+        return samples.holds_bytes()
+                   ? add(name + " checksum", checksum(samples.bytes().data(), samples.bytes().size()))
+                   : add(name + " checksum", checksum(samples.values().data(), samples.values().size() * sizeof(T)));
     }
     Agreement& add(const std::string& name, std::span<const int> labels) {
         add(name + " count", static_cast<std::uint64_t>(labels.size()));

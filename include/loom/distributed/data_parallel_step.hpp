@@ -21,6 +21,7 @@
 #include "loom/core/error.hpp"
 #include "loom/core/tensor.hpp"
 #include "loom/data/preprocess.hpp"
+#include "loom/data/samples.hpp"
 #include "loom/distributed/abort_on_failure.hpp"
 #include "loom/distributed/bucketed_sum.hpp"
 #include "loom/distributed/communicator.hpp"
@@ -36,7 +37,7 @@ public:
     // `timing`, when given, collects the time spent in the reductions.
     explicit DataParallelStep(Communicator comm, ReduceTiming* timing = nullptr) : comm_(comm), timing_(timing) {}
 
-    BatchResult train(Sequential<T>& net, TensorView<const T> x, TensorView<const T> y,
+    BatchResult train(Sequential<T>& net, const Samples<T>& x, TensorView<const T> y,
                       std::span<const std::size_t> batch) override {
         const auto [begin, end] = shard(batch.size(), comm_.rank(), comm_.size());
         const auto params = net.parameters();
@@ -46,7 +47,7 @@ public:
             const auto mine = batch.subspan(begin, end - begin);
             x_.resize(net.input_shape().with_batch(mine.size()));
             y_.resize(net.output_shape().with_batch(mine.size()));
-            gather_rows<T>(x, mine, x_);
+            x.gather(mine, x_.view());
             gather_rows<T>(y, mine, y_);
             const BatchResult r = net.compute_gradients(x_, y_, Reduction::Sum);
             T* at = gradient_.data();
@@ -74,7 +75,7 @@ public:
     }
 
     // Each rank scores its share of the data; the sums are added up.
-    BatchResult evaluate(Sequential<T>& net, TensorView<const T> x, TensorView<const T> y, std::size_t batch_size) override {
+    BatchResult evaluate(Sequential<T>& net, const Samples<T>& x, TensorView<const T> y, std::size_t batch_size) override {
         const auto [begin, end] = shard(x.dim(0), comm_.rank(), comm_.size());
         BatchResult mine;
         if (end > begin) mine = net.evaluate_sums(x.rows(begin, end), y.rows(begin, end), batch_size);

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "loom/core/tensor.hpp"
+#include "loom/data/samples.hpp"
 #include "loom/distributed/abort_on_failure.hpp"
 #include "loom/distributed/agreement.hpp"
 #include "loom/distributed/communicator.hpp"
@@ -48,16 +49,16 @@ History data_parallel(const Communicator& comm, Sequential<T>& net, Agreement& a
 
 // With class labels (one-hot encoded for the model's outputs), like Sequential::fit.
 template <class T>
-History fit(const Communicator& comm, Sequential<T>& net, const Tensor<std::type_identity_t<T>>& x, const std::vector<int>& labels,
+History fit(const Communicator& comm, Sequential<T>& net, const Samples<std::type_identity_t<T>>& x, const std::vector<int>& labels,
             const FitOptions& o = {}, const std::vector<CallbackRef>& callbacks = {}, ReduceTiming* timing = nullptr) {
     Agreement agreement("loom::mpi::fit");
-    agreement.add("samples x", x.view()).add("labels", std::span<const int>(labels));
+    agreement.add("samples x", x).add("labels", std::span<const int>(labels));
     return detail::data_parallel(comm, net, agreement, o, timing, [&](TrainStep<T>* step) { return net.fit(x, labels, o, callbacks, step); });
 }
 
 // With targets shaped like the model's outputs.
 template <class T>
-History fit(const Communicator& comm, Sequential<T>& net, TensorView<const std::type_identity_t<T>> x,
+History fit(const Communicator& comm, Sequential<T>& net, const Samples<std::type_identity_t<T>>& x,
             TensorView<const std::type_identity_t<T>> y, const FitOptions& o = {}, const std::vector<CallbackRef>& callbacks = {}, ReduceTiming* timing = nullptr) {
     Agreement agreement("loom::mpi::fit");
     agreement.add("samples x", x).add("targets y", y);
@@ -66,7 +67,7 @@ History fit(const Communicator& comm, Sequential<T>& net, TensorView<const std::
 
 // With explicit validation data (Keras' validation_data).
 template <class T>
-History fit(const Communicator& comm, Sequential<T>& net, TensorView<const std::type_identity_t<T>> x,
+History fit(const Communicator& comm, Sequential<T>& net, const Samples<std::type_identity_t<T>>& x,
             TensorView<const std::type_identity_t<T>> y, const ValidationData<std::type_identity_t<T>>& validation,
             const FitOptions& o = {}, const std::vector<CallbackRef>& callbacks = {}, ReduceTiming* timing = nullptr) {
     Agreement agreement("loom::mpi::fit");

@@ -9,21 +9,27 @@
 #include "loom/core/shape.hpp"
 #include "loom/core/tensor.hpp"
 #include "loom/data/preprocess.hpp"
+#include "loom/data/samples.hpp"
 
 namespace loom {
 
 // x must be (N, per_sample...); the message is built only on failure, as this runs on every batch.
-template <class T>
-void check_batch(TensorView<const T> x, const Shape& per_sample, const char* what) {
-    if (!(x.shape() == per_sample.with_batch(x.rank() ? x.dim(0) : 0)))
+inline void check_batch_shape(const Shape& x, const Shape& per_sample, const char* what) {
+    if (!(x == per_sample.with_batch(x.rank() ? x[0] : 0)))
         throw ShapeError(detail::concat("expected ", what, " of shape (N, ", per_sample.to_string().substr(1), " but got ",
-                                        x.shape()));
+                                        x));
 }
 
 template <class T>
-void check_dataset(TensorView<const T> x, TensorView<const T> y, const Shape& input, const Shape& output, bool no_layers) {
+void check_batch(TensorView<const T> x, const Shape& per_sample, const char* what) {
+    check_batch_shape(x.shape(), per_sample, what);
+}
+
+// Inputs (as T or as scaled bytes) and targets of one data set.
+template <class T>
+void check_dataset(const Samples<T>& x, TensorView<const T> y, const Shape& input, const Shape& output, bool no_layers) {
     require<ArgumentError>(!no_layers, "the model has no layers");
-    check_batch<T>(x, input, "input");
+    check_batch_shape(x.shape(), input, "input");
     check_batch<T>(y, output, "targets");
     require<ShapeError>(x.dim(0) == y.dim(0), "expected as many targets as samples: ", x.dim(0), " samples but ", y.dim(0),
                         " targets");

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "loom/core/tensor.hpp"
+#include "loom/data/samples.hpp"
 
 namespace loom {
 
@@ -33,7 +34,7 @@ struct FitOptions {
 // Held-out data passed to fit explicitly (Keras' validation_data).
 template <class T>
 struct ValidationData {
-    TensorView<const T> x;
+    Samples<T> x;           // a tensor or view of T, or scaled bytes (samples.hpp)
     TensorView<const T> y;  // one-hot (or other) targets shaped like the model output
 };
 

@@ -18,6 +18,7 @@
 #include "loom/core/random.hpp"
 #include "loom/core/tensor.hpp"
 #include "loom/data/preprocess.hpp"
+#include "loom/data/samples.hpp"
 #include "loom/layers/layer.hpp"
 #include "loom/layers/softmax.hpp"
 #include "loom/losses/cross_entropy.hpp"
@@ -155,16 +156,18 @@ public:
 
     // Training: see training_loop.hpp for the loop, FitOptions and the callbacks. `step` computes each
     // batch's update (loom::mpi::fit passes its data-parallel step); null: in this process.
-    History fit(const Tensor<T>& x, const std::vector<int>& labels, const FitOptions& options = {},
+    // x, here and in evaluate and predict, is a Tensor or view of T, or scaled bytes (Samples<T>,
+    // data/samples.hpp), which become T a batch at a time.
+    History fit(const Samples<T>& x, const std::vector<int>& labels, const FitOptions& options = {},
                 const std::vector<CallbackRef>& callbacks = {}, TrainStep<T>* step = nullptr) {
         return fit(x, class_targets<T>(labels, x.dim(0), output_shape()).view(), options, callbacks, step);
     }
-    History fit(TensorView<const T> x, TensorView<const T> y, const FitOptions& options = {},
+    History fit(const Samples<T>& x, TensorView<const T> y, const FitOptions& options = {},
                 const std::vector<CallbackRef>& callbacks = {}, TrainStep<T>* step = nullptr) {
         check_dataset<T>(x, y, input_shape_, output_shape(), layers_.empty());
         return fit_with_split(*this, x, y, options, callbacks, step);
     }
-    History fit(TensorView<const T> x, TensorView<const T> y, const ValidationData<T>& validation,
+    History fit(const Samples<T>& x, TensorView<const T> y, const ValidationData<T>& validation,
                 const FitOptions& options = {}, const std::vector<CallbackRef>& callbacks = {},
                 TrainStep<T>* step = nullptr) {
         check_dataset<T>(x, y, input_shape_, output_shape(), layers_.empty());
@@ -174,26 +177,27 @@ public:
         return run_training(*this, x, y, &validation, options, callbacks, step ? *step : local);
     }
 
-    Evaluation evaluate(const Tensor<T>& x, const std::vector<int>& labels, std::size_t batch_size = 256) {
+    Evaluation evaluate(const Samples<T>& x, const std::vector<int>& labels, std::size_t batch_size = 256) {
         return evaluate(x, class_targets<T>(labels, x.dim(0), output_shape()).view(), batch_size);
     }
 
-    Evaluation evaluate(TensorView<const T> x, TensorView<const T> y, std::size_t batch_size = 256) {
+    Evaluation evaluate(const Samples<T>& x, TensorView<const T> y, std::size_t batch_size = 256) {
         const BatchResult sums = evaluate_sums(x, y, batch_size);
         require<ArgumentError>(sums.samples >= 1, "evaluate: no samples (the loss and accuracy of an empty set are undefined)");
         return {sums.loss(), sums.accuracy()};
     }
 
     // The summed loss and correct count over (x, y), which data-parallel evaluation adds up over ranks.
-    BatchResult evaluate_sums(TensorView<const T> x, TensorView<const T> y, std::size_t batch_size = 256) {
+    BatchResult evaluate_sums(const Samples<T>& x, TensorView<const T> y, std::size_t batch_size = 256) {
         const std::lock_guard lock(*mutex_);
         require(compiled(), "evaluate: compile the model first (the loss is needed)");
         check_dataset<T>(x, y, input_shape_, output_shape(), layers_.empty());
         require<ArgumentError>(batch_size >= 1, "evaluate: batch size must be at least 1");
         BatchResult sums{0, 0, x.dim(0)};
+        Tensor<T> converted;  // a chunk of byte samples as T (values of T are read in place)
         for (std::size_t b = 0; b < x.dim(0); b += batch_size) {
             const std::size_t e = std::min(x.dim(0), b + batch_size);
-            const auto p = forward(x.rows(b, e), false);
+            const auto p = forward(x.chunk(b, e, converted), false);
             sums.loss_sum += loss_->value(p, y.rows(b, e));
             sums.correct += count_correct<T>(p, y.rows(b, e));
         }
@@ -201,21 +205,22 @@ public:
     }
 
     // Model outputs (probabilities after a Softmax) for every sample: (N, output_shape...).
-    Tensor<T> predict(TensorView<const T> x, std::size_t batch_size = 256) {
+    Tensor<T> predict(const Samples<T>& x, std::size_t batch_size = 256) {
         const std::lock_guard lock(*mutex_);
-        check_batch<T>(x, input_shape_, "input");
+        check_batch_shape(x.shape(), input_shape_, "input");
         require<ArgumentError>(batch_size >= 1, "predict: batch size must be at least 1");
         Tensor<T> out(output_shape().with_batch(x.dim(0)));
         const std::size_t per_sample = output_shape().elements();
+        Tensor<T> converted;  // a chunk of byte samples as T (values of T are read in place)
         for (std::size_t b = 0; b < x.dim(0); b += batch_size) {
-            const auto p = forward(x.rows(b, std::min(x.dim(0), b + batch_size)), false);
+            const auto p = forward(x.chunk(b, std::min(x.dim(0), b + batch_size), converted), false);
             std::copy(p.begin(), p.end(), out.data() + b * per_sample);
         }
         return out;
     }
 
     // Class with the highest output for every sample.
-    std::vector<int> predict_classes(TensorView<const T> x, std::size_t batch_size = 256) {
+    std::vector<int> predict_classes(const Samples<T>& x, std::size_t batch_size = 256) {
         return argmax_rows(predict(x, batch_size));
     }
 

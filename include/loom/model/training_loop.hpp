@@ -4,6 +4,9 @@
 //
 //   indices of the batch --TrainStep::train--> gather rows -> forward -> loss -> backward -> optimizer
 //
+// The inputs are Samples<T> (data/samples.hpp): values of T, or bytes that become T as the rows of a
+// batch are gathered, so a data set of bytes is never held as T in full.
+//
 // TrainStep is the seam for other ways of computing a step: LocalTrainStep runs it in this process;
 // the MPI fit (loom/distributed) splits each global batch over processes and adds their gradients up
 // before the update, with this same loop around it.
@@ -24,6 +27,7 @@
 #include "loom/core/random.hpp"
 #include "loom/core/tensor.hpp"
 #include "loom/data/preprocess.hpp"
+#include "loom/data/samples.hpp"
 #include "loom/model/callback.hpp"
 #include "loom/model/checkpoint.hpp"
 #include "loom/model/fit_options.hpp"
@@ -41,27 +45,28 @@ class TrainStep {
 public:
     virtual ~TrainStep() = default;
     // Trains on the samples `batch` of (x, y); returns the sums over the whole batch.
-    virtual BatchResult train(Sequential<T>& net, TensorView<const T> x, TensorView<const T> y,
+    virtual BatchResult train(Sequential<T>& net, const Samples<T>& x, TensorView<const T> y,
                               std::span<const std::size_t> batch) = 0;
-    virtual BatchResult evaluate(Sequential<T>& net, TensorView<const T> x, TensorView<const T> y,
+    virtual BatchResult evaluate(Sequential<T>& net, const Samples<T>& x, TensorView<const T> y,
                                  std::size_t batch_size) = 0;
     // The process that prints and writes files.
     virtual bool is_primary() const { return true; }
 };
 
-// The step in this process: the batch is gathered into buffers reused across batches.
+// The step in this process: the batch is gathered (bytes converted to T) into buffers reused across
+// batches.
 template <class T>
 class LocalTrainStep : public TrainStep<T> {
 public:
-    BatchResult train(Sequential<T>& net, TensorView<const T> x, TensorView<const T> y,
+    BatchResult train(Sequential<T>& net, const Samples<T>& x, TensorView<const T> y,
                       std::span<const std::size_t> batch) override {
         x_.resize(net.input_shape().with_batch(batch.size()));
         y_.resize(net.output_shape().with_batch(batch.size()));
-        gather_rows<T>(x, batch, x_);
+        x.gather(batch, x_.view());
         gather_rows<T>(y, batch, y_);
         return net.train_on_batch(x_, y_);
     }
-    BatchResult evaluate(Sequential<T>& net, TensorView<const T> x, TensorView<const T> y, std::size_t batch_size) override {
+    BatchResult evaluate(Sequential<T>& net, const Samples<T>& x, TensorView<const T> y, std::size_t batch_size) override {
         return net.evaluate_sums(x, y, batch_size);
     }
 
@@ -184,9 +189,9 @@ inline bool has_progress_bar(const std::vector<CallbackRef>& callbacks) {
 // Trains `net` on (x, y) as FitOptions says, calling `callbacks` in order, with `step` doing the work
 // of each batch. Sequential::fit is this with LocalTrainStep.
 template <class T>
-History run_training(Sequential<T>& net, TensorView<const std::type_identity_t<T>> x,
-                     TensorView<const std::type_identity_t<T>> y, const ValidationData<std::type_identity_t<T>>* validation, const FitOptions& o, std::vector<CallbackRef> callbacks,
-                     TrainStep<T>& step) {
+History run_training(Sequential<T>& net, const Samples<std::type_identity_t<T>>& x,
+                     TensorView<const std::type_identity_t<T>> y, const ValidationData<std::type_identity_t<T>>* validation,
+                     const FitOptions& o, std::vector<CallbackRef> callbacks, TrainStep<T>& step) {
     require(net.compiled(), "fit: compile the model first");
     require<ArgumentError>(o.batch_size >= 1, "fit: batch size must be at least 1");
     require<ArgumentError>(o.epochs >= 1, "fit: expected at least 1 epoch");
@@ -265,7 +270,7 @@ History run_training(Sequential<T>& net, TensorView<const std::type_identity_t<T
 // fit with FitOptions::validation_split: the last fraction of the samples is held out, as in Keras.
 // `step` computes each batch's update (loom::mpi::fit passes its data-parallel step); null: locally.
 template <class T>
-History fit_with_split(Sequential<T>& net, TensorView<const std::type_identity_t<T>> x,
+History fit_with_split(Sequential<T>& net, const Samples<std::type_identity_t<T>>& x,
                        TensorView<const std::type_identity_t<T>> y, const FitOptions& o,
                        const std::vector<CallbackRef>& callbacks, TrainStep<T>* step = nullptr) {
     require<ArgumentError>(o.validation_split >= 0 && o.validation_split < 1,
