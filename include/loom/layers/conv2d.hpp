@@ -22,7 +22,7 @@ namespace loom {
 
 // How Conv2D computes its forward pass and gradients. Auto picks from the shapes alone (so results
 // stay deterministic), by what measured fastest (docs/performance.md, "Convolution algorithms"):
-//  - Direct for at most 4 input channels and at least 8 filters (LeNet's first layer);
+//  - Direct where kernels::direct::pays (nowhere yet: measured slower than im2col on LeNet's first layer);
 //  - else Winograd's forward pass for a 5x5 stride-1 kernel between at least 8 input channels and 8
 //    filters (with fewer its GEMMs are too thin), with im2col + GEMM for the gradients;
 //  - else Im2col.
@@ -118,22 +118,27 @@ public:
     TensorView<const T> backward(TensorView<const T> g) override {
         const std::size_t n = x_.dim(0), rows_per_sample = g_.output_positions(), patch = g_.patch();
         this->check_grad(g, n);
-        db_.fill(T(0));
-        T* db = db_.data();
-        for (std::size_t r = 0; r < n * rows_per_sample; ++r) {
-            const T* row = g.data() + r * filters_;
+        // Each thread sums every row for its own filters: the same order whatever the thread count.
+        parallel_for(filters_, 1, [&](std::size_t f0, std::size_t f1) {
+            T* db = db_.data();
+            std::fill(db + f0, db + f1, T(0));
+            for (std::size_t r = 0; r < n * rows_per_sample; ++r) {
+                const T* row = g.data() + r * filters_;
 #pragma omp simd
-            for (std::size_t f = 0; f < filters_; ++f) db[f] += row[f];
-        }
+                for (std::size_t f = f0; f < f1; ++f) db[f] += row[f];
+            }
+        });
         const bool need_dx = this->input_gradient_needed();
         const ConvAlgorithm forward_by = checked_forward_algorithm();
         const bool dw_direct = forward_by == ConvAlgorithm::Direct;
         const bool dx_winograd = need_dx && algorithm_ == ConvAlgorithm::Winograd;
         const bool dx_gemm = need_dx && !dx_winograd;
         if (dw_direct) kernels::direct::weight_gradient(x_.data(), n, g_, g.data(), filters_, dw_.data());
-        if (dx_gemm) {
+        if (dx_gemm) {  // col2im adds into it
             dx_.resize(x_.shape());
-            dx_.fill(T(0));
+            parallel_for(n, 8, [&](std::size_t s0, std::size_t s1) {
+                std::fill(dx_.data() + s0 * g_.input_size(), dx_.data() + s1 * g_.input_size(), T(0));
+            });
         }
         if (!dw_direct || dx_gemm) {
             // When forward's im2col of the whole batch fitted in one chunk, col_ still holds it.

@@ -51,8 +51,10 @@ public:
         this->check_grad(g, n);
         if (!this->input_gradient_needed()) return {};
         dx_.resize(this->input_shape().with_batch(n));
-        dx_.fill(T(0));
         parallel_for(n, 1, [&](std::size_t begin, std::size_t end) {
+            // Windows of a sample touch only its image: each thread clears the images it fills.
+            const std::size_t image = dx_.size() / std::max<std::size_t>(n, 1);
+            std::fill(dx_.data() + begin * image, dx_.data() + end * image, T(0));
             constexpr std::size_t block = 64;  // channels per pass: a stack buffer, no allocation
             T pending[block];                  // gradient not yet routed, per channel
             for (std::size_t s = begin; s < end; ++s)
