@@ -1,6 +1,6 @@
 // The direct convolution (kernels/direct_conv.hpp): Conv2D's Direct algorithm against im2col + GEMM
-// on odd shapes, strides and paddings, every ISA; finite-difference gradients; and a weight gradient
-// that does not depend on the thread count.
+// on odd shapes, paddings and channel counts, every ISA; finite-difference gradients; a weight
+// gradient that does not depend on the thread count; and the refusal of strides.
 #include <doctest/doctest.h>
 
 #include <cstring>
@@ -24,9 +24,10 @@ struct Case {
 const Case cases[] = {
     {28, 28, 1, 20, 5, 5, 1, Padding::Same, 3},   // LeNet's first layer
     {7, 9, 1, 17, 5, 5, 1, Padding::Same, 2},     // filters not a multiple of any vector
-    {6, 5, 3, 8, 3, 2, 2, Padding::Valid, 2},     // three channels, stride 2, non-square kernel
-    {5, 8, 2, 1, 3, 3, 2, Padding::Same, 1},      // one filter, padding on one side only
+    {6, 5, 3, 8, 3, 2, 1, Padding::Valid, 2},     // three channels, non-square kernel
+    {5, 8, 2, 1, 4, 4, 1, Padding::Same, 1},      // one filter, padding larger on one side
     {1, 1, 1, 9, 5, 5, 1, Padding::Same, 1},      // a single pixel: every tap but one is padding
+    {9, 70, 1, 5, 3, 5, 1, Padding::Same, 2},     // a row wider than two strips of 32 pixels
 };
 
 }  // namespace
@@ -71,7 +72,7 @@ TEST_CASE("Conv2D Direct matches im2col + GEMM: forward, weight and input gradie
 }
 
 TEST_CASE("Conv2D Direct: finite-difference gradients") {
-    for (const auto& k : {Case{5, 4, 2, 3, 3, 3, 1, Padding::Same, 2}, Case{7, 6, 1, 2, 2, 3, 2, Padding::Valid, 3}}) {
+    for (const auto& k : {Case{5, 4, 2, 3, 3, 3, 1, Padding::Same, 2}, Case{7, 6, 1, 2, 2, 3, 1, Padding::Valid, 3}}) {
         loom::Conv2D<double> conv(k.filters, k.kh, k.kw, k.padding, k.stride, k.stride,
                                   loom::Initializer::glorot_uniform(), loom::Initializer::uniform(0.3));
         conv.set_algorithm(ConvAlgorithm::Direct);
@@ -83,7 +84,7 @@ TEST_CASE("Conv2D Direct: the weight gradient is bitwise the same for 1 and 2 th
     loom::Conv2D<float> conv(20, 5, Padding::Same);
     loom::Rng rng(9);
     conv.build({28, 28, 1}, rng);
-    conv.set_algorithm(ConvAlgorithm::Direct);
+    REQUIRE(conv.forward_algorithm() == ConvAlgorithm::Direct);
     loom::Tensor<float> x(loom::Shape{37, 28, 28, 1}), r(loom::Shape{37, 28, 28, 20});
     for (auto& v : x) v = static_cast<float>(rng.uniform(0, 1));
     for (auto& v : r) v = static_cast<float>(rng.uniform(-1, 1));
@@ -96,4 +97,16 @@ TEST_CASE("Conv2D Direct: the weight gradient is bitwise the same for 1 and 2 th
     }
     CHECK(std::memcmp(dw[0].data(), dw[1].data(), dw[0].size() * sizeof(float)) == 0);
     CHECK(std::memcmp(y[0].data(), y[1].data(), y[0].size() * sizeof(float)) == 0);
+}
+
+TEST_CASE("Conv2D Direct: Auto takes it for few channels at stride 1; a stride is an ArgumentError") {
+    loom::Rng rng(1);
+    loom::Conv2D<float> strided(8, 3, Padding::Same, 2), many(8, 3, Padding::Same);
+    strided.build({9, 9, 1}, rng);
+    many.build({9, 9, 8}, rng);
+    CHECK(strided.forward_algorithm() == ConvAlgorithm::Im2col);
+    CHECK(many.forward_algorithm() == ConvAlgorithm::Im2col);
+    strided.set_algorithm(ConvAlgorithm::Direct);
+    loom::Tensor<float> x(loom::Shape{1, 9, 9, 1});
+    CHECK_THROWS_AS(strided.forward(x, false), loom::ArgumentError);
 }

@@ -168,7 +168,7 @@ TEST_CASE("Conv2D algorithm choice: Auto takes Winograd only where it applies an
     conv2.build({14, 14, 20}, rng);
     strided.build({14, 14, 20}, rng);
     three.build({14, 14, 20}, rng);
-    CHECK(conv1.forward_algorithm() == loom::ConvAlgorithm::Im2col);  // one input channel
+    CHECK(conv1.forward_algorithm() == loom::ConvAlgorithm::Direct);  // one input channel
     CHECK(conv2.uses_winograd());
     CHECK_FALSE(strided.uses_winograd());
     CHECK_FALSE(three.uses_winograd());

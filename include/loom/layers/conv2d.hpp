@@ -6,7 +6,8 @@
 //    stays within a fixed budget. The input gradient goes this way unless Winograd is asked for.
 //  - Winograd F(2x2, 5x5) (kernels/winograd.hpp) for 5x5 stride-1 kernels: 2.78x fewer
 //    multiplications; the forward pass (and, if asked for, the input gradient).
-//  - direct loops (kernels/direct_conv.hpp) for few input channels: forward and weight gradient.
+//  - direct loops (kernels/direct_conv.hpp) for stride-1 layers with few input channels: forward
+//    and weight gradient.
 #include <algorithm>
 #include <cstdint>
 
@@ -22,12 +23,14 @@ namespace loom {
 
 // How Conv2D computes its forward pass and gradients. Auto picks from the shapes alone (so results
 // stay deterministic), by what measured fastest (docs/performance.md, "Convolution algorithms"):
-//  - Direct where kernels::direct::pays (nowhere yet: measured slower than im2col on LeNet's first layer);
+//  - Direct's forward pass for stride 1, at most 4 input channels and at least 4 filters (LeNet's
+//    first layer), with im2col + GEMM for the weight gradient;
 //  - else Winograd's forward pass for a 5x5 stride-1 kernel between at least 8 input channels and 8
 //    filters (with fewer its GEMMs are too thin), with im2col + GEMM for the gradients;
 //  - else Im2col.
 // Winograd asked for explicitly also computes the input gradient (measured slower than im2col's on
-// LeNet's second layer); Direct asked for computes the forward pass and the weight gradient.
+// LeNet's second layer); Direct asked for also computes the weight gradient. Either on
+// a shape it does not apply to is an ArgumentError when the layer runs.
 enum class ConvAlgorithm { Auto, Im2col, Winograd, Direct };
 
 template <class T>
@@ -66,16 +69,16 @@ public:
     // Caps the im2col buffer (in elements; at least one sample's worth is always used).
     void set_col_budget(std::size_t elements) { col_budget_ = elements; }
     std::size_t col_budget() const { return col_budget_; }
-    // Picks the algorithm (Auto by default); Winograd on a geometry it does not apply to is an
-    // ArgumentError when the layer runs. Not part of the model file: it changes rounding, not results.
+    // Picks the algorithm (Auto by default). Not part of the model file: it changes rounding, not results.
     void set_algorithm(ConvAlgorithm algorithm) { algorithm_ = algorithm; }
     ConvAlgorithm algorithm() const { return algorithm_; }
-    // The algorithm of the forward pass once built: Auto resolved (Winograd asked for on a shape it
-    // does not apply to resolves to Im2col, and forward throws).
+    // The algorithm of the forward pass once built: Auto resolved (Winograd or Direct asked for on a
+    // shape they do not apply to resolve to Im2col, and forward throws).
     ConvAlgorithm forward_algorithm() const {
         switch (algorithm_) {
             case ConvAlgorithm::Im2col: return ConvAlgorithm::Im2col;
-            case ConvAlgorithm::Direct: return ConvAlgorithm::Direct;
+            case ConvAlgorithm::Direct:
+                return kernels::direct::applies(g_) ? ConvAlgorithm::Direct : ConvAlgorithm::Im2col;
             case ConvAlgorithm::Winograd:
                 return kernels::winograd::applies(g_) ? ConvAlgorithm::Winograd : ConvAlgorithm::Im2col;
             default:
@@ -129,8 +132,8 @@ public:
             }
         });
         const bool need_dx = this->input_gradient_needed();
-        const ConvAlgorithm forward_by = checked_forward_algorithm();
-        const bool dw_direct = forward_by == ConvAlgorithm::Direct;
+        // Auto's direct forward pass keeps im2col + GEMM for the weight gradient, measured faster there.
+        const bool dw_direct = checked_forward_algorithm() == ConvAlgorithm::Direct && algorithm_ == ConvAlgorithm::Direct;
         const bool dx_winograd = need_dx && algorithm_ == ConvAlgorithm::Winograd;
         const bool dx_gemm = need_dx && !dx_winograd;
         if (dw_direct) kernels::direct::weight_gradient(x_.data(), n, g_, g.data(), filters_, dw_.data());
@@ -220,6 +223,8 @@ private:
         require<ArgumentError>(algorithm_ != ConvAlgorithm::Winograd || kernels::winograd::applies(g_),
                                "Conv2D: Winograd needs a 5x5 kernel with stride 1, this layer has ", g_.kh, "x",
                                g_.kw, " with stride ", g_.stride_h, "x", g_.stride_w);
+        require<ArgumentError>(algorithm_ != ConvAlgorithm::Direct || kernels::direct::applies(g_),
+                               "Conv2D: Direct needs stride 1, this layer has stride ", g_.stride_h, "x", g_.stride_w);
         return forward_algorithm();
     }
 
