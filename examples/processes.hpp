@@ -68,7 +68,7 @@ public:
     }
 
     template <class T>
-    loom::LbfgsResult fit_full_batch(loom::Sequential<T>& net, loom::TensorView<const T> x, std::span<const int> labels,
+    loom::LbfgsResult fit_full_batch(loom::Sequential<T>& net, const loom::Samples<std::type_identity_t<T>>& x, std::span<const int> labels,
                                      const loom::FullBatchOptions& o) {
 #ifdef LOOM_EXAMPLES_MPI
         loom::mpi::ReduceTiming timing;

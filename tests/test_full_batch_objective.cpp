@@ -138,3 +138,50 @@ TEST_CASE("full-batch objective: bad arguments") {
     g.resize(net.param_count());
     CHECK_THROWS_AS(objective(x.view(), y.view(), -1.0, g), loom::ArgumentError);
 }
+
+TEST_CASE("full-batch objective: scaled bytes give bitwise the floats' criterion and gradient") {
+    loom::Sequential<float> net({4, 5, 1}, 3);
+    net.add<loom::Flatten>().add<loom::Dense>(4, loom::Initializer::uniform(0.7), loom::Initializer::uniform(0.7));
+    net.add<loom::Sigmoid>().add<loom::Dense>(3).add<loom::Softmax>();
+    net.compile(loom::CrossEntropy{}, loom::SGD(0.1));
+    loom::Tensor<std::uint8_t> pixels({37, 4, 5, 1});
+    loom::Rng rng(4);
+    for (auto& p : pixels) p = static_cast<std::uint8_t>(rng.uniform(0.0, 256.0));
+    const loom::Tensor<float> floats = loom::to_float(pixels.view(), 1.0f / 255);
+    std::vector<int> labels(37);
+    for (std::size_t i = 0; i < labels.size(); ++i) labels[i] = static_cast<int>(i % 3);
+    const auto y = loom::one_hot<float>(labels, 3);
+    for (int threads : {1, 2}) {
+        const loom_test::ScopedThreads scoped(threads);
+        loom::FullBatchObjective<float> objective(net, 6);
+        std::vector<double> from_floats(net.param_count()), from_bytes(net.param_count());
+        const double f1 = objective(floats, y, 0.1, from_floats);
+        const double f2 = objective(loom::Samples<float>(pixels.view(), 1.0f / 255), y, 0.1, from_bytes);
+        CHECK(f1 == f2);
+        CHECK(from_floats == from_bytes);
+    }
+}
+
+TEST_CASE("a Dense after a Flatten computes no input gradient, and the gradients are unchanged") {
+    loom::Sequential<double> net({3, 2, 1}, 7);
+    net.add<loom::Flatten>().add<loom::Dense>(4).add<loom::Tanh>().add<loom::Dense>(2).add<loom::Softmax>();
+    net.compile(loom::CrossEntropy{}, loom::SGD(0.1));
+    CHECK_FALSE(net.layer(0).input_gradient_needed());
+    CHECK_FALSE(net.layer(1).input_gradient_needed());  // nothing with parameters before it
+    CHECK(net.layer(2).input_gradient_needed());
+    // The same weights without the Flatten (flat input) give the same gradients.
+    loom::Sequential<double> flat({6}, 7);
+    flat.add<loom::Dense>(4).add<loom::Tanh>().add<loom::Dense>(2).add<loom::Softmax>();
+    flat.compile(loom::CrossEntropy{}, loom::SGD(0.1));
+    const auto from = net.parameters(), to = flat.parameters();
+    for (std::size_t k = 0; k < from.size(); ++k) *to[k].value = *from[k].value;
+    loom::Tensor<double> x({5, 3, 2, 1}), y({5, 2});
+    loom::Rng rng(2);
+    for (auto& v : x) v = rng.uniform(-1.0, 1.0);
+    for (std::size_t i = 0; i < 5; ++i) y(i, i % 2) = 1.0;
+    loom::Tensor<double> x_flat(x);
+    x_flat.reshape({5, 6});
+    net.compute_gradients(x, y);
+    flat.compute_gradients(x_flat, y);
+    for (std::size_t k = 0; k < from.size(); ++k) CHECK(*from[k].grad == *to[k].grad);
+}

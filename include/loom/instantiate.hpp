@@ -45,7 +45,7 @@
         loom::Sequential<T>&, const loom::Samples<T>&, loom::TensorView<const T>, const loom::FitOptions&,            \
         const std::vector<loom::CallbackRef>&, loom::TrainStep<T>*);                                                \
     LOOM_TEMPLATE_FOR(T) template loom::LbfgsResult loom::fit_full_batch<T>(                                         \
-        loom::Sequential<T>&, loom::TensorView<const T>, loom::TensorView<const T>, const loom::FullBatchOptions&); \
+        loom::Sequential<T>&, const loom::Samples<T>&, loom::TensorView<const T>, const loom::FullBatchOptions&);   \
     LOOM_TEMPLATE_FOR(T) template void loom::gemm<T>(loom::Transpose, loom::Transpose, std::size_t, std::size_t,     \
                                                      std::size_t, T, const T*, std::size_t, const T*, std::size_t, T, \
                                                      T*, std::size_t);

@@ -30,7 +30,7 @@ namespace loom::mpi {
 namespace detail {
 
 template <class T>
-LbfgsResult fit_full_batch_agreed(const Communicator& comm, Sequential<T>& net, TensorView<const T> x, TensorView<const T> y,
+LbfgsResult fit_full_batch_agreed(const Communicator& comm, Sequential<T>& net, const Samples<T>& x, TensorView<const T> y,
                                   const FullBatchOptions& o, ReduceTiming* timing) {
     broadcast_weights(comm, net);
     AgreedFailure agreed;
@@ -66,7 +66,7 @@ LbfgsResult fit_full_batch_agreed(const Communicator& comm, Sequential<T>& net, 
 
 // Fits `net` to (x, y) like loom::fit_full_batch, every rank passing the same full data set.
 template <class T>
-LbfgsResult fit_full_batch(const Communicator& comm, Sequential<T>& net, TensorView<const std::type_identity_t<T>> x,
+LbfgsResult fit_full_batch(const Communicator& comm, Sequential<T>& net, const Samples<std::type_identity_t<T>>& x,
                            TensorView<const std::type_identity_t<T>> y, const FullBatchOptions& o = {},
                            ReduceTiming* timing = nullptr) {
     Agreement agreement("loom::mpi::fit_full_batch");
@@ -84,7 +84,7 @@ LbfgsResult fit_full_batch(const Communicator& comm, Sequential<T>& net, TensorV
 
 // The same with class labels, one-hot encoded for a model with flat outputs.
 template <class T>
-LbfgsResult fit_full_batch(const Communicator& comm, Sequential<T>& net, TensorView<const std::type_identity_t<T>> x,
+LbfgsResult fit_full_batch(const Communicator& comm, Sequential<T>& net, const Samples<std::type_identity_t<T>>& x,
                            std::span<const int> labels, const FullBatchOptions& o = {}, ReduceTiming* timing = nullptr) {
     // The labels' agreement first: converting them may throw, and must throw on every rank alike.
     Agreement agreement("loom::mpi::fit_full_batch");

@@ -18,6 +18,7 @@
 #include "loom/core/error.hpp"
 #include "loom/core/tensor.hpp"
 #include "loom/data/preprocess.hpp"
+#include "loom/data/samples.hpp"
 #include "loom/model/full_batch_objective.hpp"
 #include "loom/model/sequential.hpp"
 #include "loom/optim/lbfgs.hpp"
@@ -114,7 +115,7 @@ void check_full_batch_options(const Sequential<T>& net, const FullBatchOptions& 
 
 // One-hot targets for class labels, for a model with flat outputs.
 template <class T>
-Tensor<T> full_batch_targets(const Sequential<T>& net, TensorView<const T> x, std::span<const int> labels) {
+Tensor<T> full_batch_targets(const Sequential<T>& net, const Samples<T>& x, std::span<const int> labels) {
     require<ShapeError>(net.output_shape().rank() == 1, "fit_full_batch: class labels need a model with flat outputs, this one outputs ",
                         net.output_shape());
     require<ShapeError>(x.rank() >= 1 && labels.size() == x.dim(0), "fit_full_batch: ", x.rank() ? x.dim(0) : 0,
@@ -126,9 +127,10 @@ Tensor<T> full_batch_targets(const Sequential<T>& net, TensorView<const T> x, st
 
 // Fits `net` (compiled with the loss whose sum is the criterion, e.g. CrossEntropy) to x and the
 // targets y, starting from its current weights, and leaves the final weights in it. Result.trace holds
-// the criterion at the start and after every iteration.
+// the criterion at the start and after every iteration. x is a Tensor or view of T, or scaled bytes
+// (Samples<T>, data/samples.hpp).
 template <class T>
-LbfgsResult fit_full_batch(Sequential<T>& net, TensorView<const std::type_identity_t<T>> x,
+LbfgsResult fit_full_batch(Sequential<T>& net, const Samples<std::type_identity_t<T>>& x,
                            TensorView<const std::type_identity_t<T>> y, const FullBatchOptions& o = {}) {
     detail::check_full_batch_options(net, o);
     require<ArgumentError>(x.rank() >= 1 && x.dim(0) >= 1, "fit_full_batch: no training samples");
@@ -138,7 +140,7 @@ LbfgsResult fit_full_batch(Sequential<T>& net, TensorView<const std::type_identi
 
 // The same with class labels, one-hot encoded for a model with flat outputs.
 template <class T>
-LbfgsResult fit_full_batch(Sequential<T>& net, TensorView<const std::type_identity_t<T>> x,
+LbfgsResult fit_full_batch(Sequential<T>& net, const Samples<std::type_identity_t<T>>& x,
                            std::span<const int> labels, const FullBatchOptions& o = {}) {
     const Tensor<T> y = detail::full_batch_targets<T>(net, x, labels);
     return fit_full_batch(net, x, y.view(), o);

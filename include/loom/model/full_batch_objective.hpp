@@ -4,7 +4,10 @@
 // and its gradient, for fit_full_batch (and its MPI twin, which adds up loss_sum over ranks).
 //
 // The data goes through the ordinary layers in chunks, so activation memory stays bounded, and the
-// sums are kept in double so that 60,000 float terms lose nothing. With several threads the chunks
+// sums are kept in double so that 60,000 float terms lose nothing. The samples may be scaled bytes
+// (Samples<T>), which become T a chunk at a time: a quarter of the memory (R nnet's 60,000 images:
+// 47 MB instead of 188), though converting each chunk at every evaluation costs more time than reading
+// floats saves (85 against 77 ms per evaluation, docs/performance.md), so examples/nnet keeps floats. With several threads the chunks
 // run side by side on copies of the model (one per thread, serial kernels, no fork and join per
 // layer) and are added in chunk order, so the result is bitwise the same for every thread count.
 // The copies belong to this object, not to the model: they live as long as the fit.
@@ -18,6 +21,7 @@
 #include "loom/core/parallel.hpp"
 #include "loom/core/tensor.hpp"
 #include "loom/core/threads.hpp"
+#include "loom/data/samples.hpp"
 #include "loom/model/sequential.hpp"
 
 namespace loom {
@@ -33,13 +37,14 @@ public:
 
     // The loss summed over (x, y) at the model's current weights. The gradient of that sum is
     // written, in double, to `gradient` (param_count values, in the order of net.parameters()).
-    double loss_sum(TensorView<const T> x, TensorView<const T> y, std::span<double> gradient) {
+    double loss_sum(const Samples<T>& x, TensorView<const T> y, std::span<double> gradient) {
         const auto params = net_.parameters();
         require<ArgumentError>(gradient.size() == net_.param_count(), "FullBatchObjective: a gradient of ",
                                gradient.size(), " values for a model with ", net_.param_count(), " parameters");
         std::fill(gradient.begin(), gradient.end(), 0.0);
         const std::size_t n = x.rank() ? x.dim(0) : 0, chunks = (n + chunk_ - 1) / chunk_;
         const std::size_t lanes = prepare_lanes(static_cast<std::size_t>(threads_for(static_cast<double>(chunks), 1.0)));
+        if (buffers_.size() < lanes) buffers_.resize(lanes);
         std::vector<double> chunk_loss(lanes);
         double total = 0;
         for (std::size_t first = 0; first < chunks; first += lanes) {
@@ -47,7 +52,7 @@ public:
             parallel_for(active, 1, [&](std::size_t begin, std::size_t end) {
                 for (std::size_t l = begin; l < end; ++l) {
                     const std::size_t b = (first + l) * chunk_, e = std::min(n, b + chunk_);
-                    chunk_loss[l] = lane(l).compute_gradients(x.rows(b, e), y.rows(b, e), Reduction::Sum).loss_sum;
+                    chunk_loss[l] = lane(l).compute_gradients(x.chunk(b, e, buffers_[l]), y.rows(b, e), Reduction::Sum).loss_sum;
                 }
             });
             for (std::size_t l = 0; l < active; ++l) total += chunk_loss[l];
@@ -73,7 +78,7 @@ public:
     // The whole criterion: loss_sum plus decay * sum(w^2), with its gradient. The gradient is
     // rounded to T, as the model's own gradients are, so a float fit is the same whichever way its
     // gradient was summed.
-    double operator()(TensorView<const T> x, TensorView<const T> y, double decay, std::span<double> gradient) {
+    double operator()(const Samples<T>& x, TensorView<const T> y, double decay, std::span<double> gradient) {
         require<ArgumentError>(decay >= 0, "FullBatchObjective: expected decay >= 0, got ", decay);
         return add_decay(loss_sum(x, y, gradient), decay, gradient);
     }
@@ -111,6 +116,7 @@ private:
     Sequential<T>& net_;
     std::size_t chunk_;
     std::vector<std::unique_ptr<Sequential<T>>> copies_;
+    std::vector<Tensor<T>> buffers_;  // per lane: its chunk as T, when the samples are bytes
 };
 
 }  // namespace loom

@@ -109,7 +109,10 @@ public:
 
     // Back-propagates d(loss)/d(output of layer `from - 1`) through layers [0, from).
     void backward(TensorView<const T> grad, std::size_t from) {
-        for (std::size_t i = from; i-- > 0;) grad = layers_[i]->backward(grad);
+        for (std::size_t i = from; i-- > 0;) {
+            grad = layers_[i]->backward(grad);
+            if (!layers_[i]->input_gradient_needed()) break;  // nothing below it has parameters
+        }
     }
 
     // Forward and backward on a batch without changing any weight: the gradient of the batch's mean
@@ -252,9 +255,13 @@ public:
     }
 
 private:
-    // Appends a built layer: the first needs no input gradient (skipping it saves a GEMM + col2im).
+    // Appends a built layer. A layer needs its input gradient only if a layer before it has parameters:
+    // the first does not, nor a Dense after a Flatten (skipping it saves a GEMM, and col2im for a
+    // convolution), and backward stops there.
     void push(std::unique_ptr<Layer<T>> layer) {
-        layer->set_input_gradient_needed(!layers_.empty());
+        bool trainable_before = false;
+        for (const auto& l : layers_) trainable_before = trainable_before || !l->parameters().empty();
+        layer->set_input_gradient_needed(trainable_before);
         names_.push_back(unique_layer_name(layer->type(), name_counts_));
         layers_.push_back(std::move(layer));
         params_.clear();
