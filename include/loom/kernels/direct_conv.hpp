@@ -61,6 +61,14 @@ void gather_rows(const T* image, const ConvGeometry& g, std::size_t oy, std::siz
     }
 }
 
+// A grow-only buffer per thread and purpose, so that training steps after the first allocate nothing.
+template <class T, int purpose>
+std::vector<T>& scratch(std::size_t size) {
+    thread_local std::vector<T> buffer;
+    if (buffer.size() < size) buffer.resize(size);
+    return buffer;
+}
+
 // Padded width of a row buffer: every strip of the output row plus the kernel's reach.
 inline std::size_t row_width(const ConvGeometry& g) { return (g.ow + strip - 1) / strip * strip + g.kw; }
 
@@ -72,12 +80,15 @@ void forward(const T* x, std::size_t samples, const ConvGeometry& g, const T* w,
     const std::size_t width = detail::row_width(g), taps = g.kh * g.kw * g.c;
     const std::size_t f_padded = (f + block - 1) / block * block;
     // The weights with the filters padded to whole blocks (zeros), tap-major as in w.
-    std::vector<T> weights(taps * f_padded, T(0)), b(f_padded, T(0));
+    std::vector<T>& weights = detail::scratch<T, 0>(taps * f_padded);
+    std::vector<T>& b = detail::scratch<T, 1>(f_padded);
+    std::fill(weights.begin(), weights.end(), T(0));
+    std::fill(b.begin(), b.end(), T(0));
     for (std::size_t t = 0; t < taps; ++t) std::copy_n(w + t * f, f, weights.data() + t * f_padded);
     std::copy_n(bias, f, b.data());
     const Isa isa = active_isa();
     parallel_for(samples * g.oh, 16, [&](std::size_t begin, std::size_t end) {
-        std::vector<T> rows(g.kh * g.c * width);
+        std::vector<T>& rows = detail::scratch<T, 2>(g.kh * g.c * width);
         run_for_isa(isa, [&](auto bytes) {
             using V = typename detail::VectorOf<T, decltype(bytes)::value>::type;
             constexpr std::size_t lanes = sizeof(V) / sizeof(T), pixels = 2 * lanes;
@@ -125,11 +136,12 @@ void weight_gradient(const T* x, std::size_t samples, const ConvGeometry& g, con
     const std::size_t f_padded = (f + block - 1) / block * block;
     const std::size_t strips = (g.ow + strip - 1) / strip;
     const std::size_t slices = std::min<std::size_t>(samples, 16);
-    std::vector<T> partial(std::max<std::size_t>(slices, 1) * taps * f_padded, T(0));
+    std::vector<T>& partial = detail::scratch<T, 3>(slices * taps * f_padded);
+    std::fill(partial.begin(), partial.begin() + static_cast<std::ptrdiff_t>(slices * taps * f_padded), T(0));
     const Isa isa = active_isa();
     parallel_for(slices, 1, [&](std::size_t begin, std::size_t end) {
-        std::vector<T> rows(g.oh * g.kh * g.c * width);           // a sample's padded input rows
-        std::vector<T> grads(g.oh * strips * f_padded * strip);  // its output gradient, filter-major
+        std::vector<T>& rows = detail::scratch<T, 4>(g.oh * g.kh * g.c * width);            // a sample's padded input rows
+        std::vector<T>& grads = detail::scratch<T, 5>(g.oh * strips * f_padded * strip);  // its output gradient, filter-major
         run_for_isa(isa, [&](auto bytes) {
             using V = typename detail::VectorOf<T, decltype(bytes)::value>::type;
             constexpr std::size_t lanes = sizeof(V) / sizeof(T), pixels = 2 * lanes;
