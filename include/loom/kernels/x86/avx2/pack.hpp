@@ -105,7 +105,10 @@ __attribute__((target("avx2,fma"))) void pack_transposed_avx2(const T* src, std:
                                                : P::load(load_mask, src + (g0 + i) * ld + p0))
                                  : P::zero();
             P::transpose(r);
-            if (steps == L) {
+            if (steps == L && width == L) {
+#pragma GCC unroll 8
+                for (std::size_t c = 0; c < L; ++c) P::storeu(dst + (p0 + c) * S + g0, r[c]);
+            } else if (steps == L) {
 #pragma GCC unroll 8
                 for (std::size_t c = 0; c < L; ++c) P::store(store_mask, dst + (p0 + c) * S + g0, r[c]);
             } else {  // k tail: indexing r by a run-time count would keep r out of registers
@@ -132,6 +135,12 @@ __attribute__((target("avx2,fma"))) void pack_copy_avx2(const T* src, std::size_
         const std::size_t width = std::min(L, S - begin);
         load_mask[g] = P::mask(count > begin ? std::min(width, count - begin) : 0);
         store_mask[g] = P::mask(width);
+    }
+    if (count == S && S % L == 0) {  // whole vectors: vmaskmov stores are slow on many AVX2 CPUs
+        for (std::size_t p = 0; p < kc; ++p)
+#pragma GCC unroll 4
+            for (std::size_t g = 0; g < groups; ++g) P::storeu(dst + p * S + g * L, P::loadu(src + p * ld + g * L));
+        return;
     }
     for (std::size_t p = 0; p < kc; ++p)
 #pragma GCC unroll 4
