@@ -6,13 +6,18 @@
 #include <algorithm>
 #include <cmath>
 
+#include "loom/core/key_function.hpp"
 #include "loom/losses/loss.hpp"
 
 namespace loom {
 
 class CrossEntropy : public LossImpl<CrossEntropy> {
 public:
+#if LOOM_KEY_FUNCTION_OUT_OF_LINE
+    std::string name() const override;  // the key function: core/key_function.hpp
+#else
     std::string name() const override { return "CrossEntropy"; }
+#endif
 
     template <class T>
     static constexpr T floor_probability() {
@@ -39,5 +44,9 @@ public:
         for (std::size_t i = 0; i < p.size(); ++i) g[i] = scale * (p[i] - y[i]);
     }
 };
+
+#ifdef LOOM_INSTANTIATE_TEMPLATES
+std::string CrossEntropy::name() const { return "CrossEntropy"; }
+#endif
 
 }  // namespace loom

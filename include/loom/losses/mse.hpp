@@ -1,12 +1,17 @@
 #pragma once
 // Mean squared error: per sample, the mean over outputs of (p - y)^2 (Keras' definition).
+#include "loom/core/key_function.hpp"
 #include "loom/losses/loss.hpp"
 
 namespace loom {
 
 class MSE : public LossImpl<MSE> {
 public:
+#if LOOM_KEY_FUNCTION_OUT_OF_LINE
+    std::string name() const override;  // the key function: core/key_function.hpp
+#else
     std::string name() const override { return "MSE"; }
+#endif
 
     template <class T>
     double sum(TensorView<const T> p, TensorView<const T> y) const {
@@ -30,5 +35,9 @@ private:
         return p.rank() == 0 || p.dim(0) == 0 ? 1 : p.size() / p.dim(0);
     }
 };
+
+#ifdef LOOM_INSTANTIATE_TEMPLATES
+std::string MSE::name() const { return "MSE"; }
+#endif
 
 }  // namespace loom

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <utility>
 
+#include "loom/core/key_function.hpp"
 #include "loom/core/parallel.hpp"
 #include "loom/optim/optimizer.hpp"
 
@@ -19,7 +20,11 @@ public:
         require<ArgumentError>(epsilon > 0, "Adam: expected epsilon > 0, got ", epsilon);
     }
 
+#if LOOM_KEY_FUNCTION_OUT_OF_LINE
+    std::string name() const override;  // the key function: core/key_function.hpp
+#else
     std::string name() const override { return "Adam"; }
+#endif
 
     template <class T>
     void update(std::span<const Parameter<T>> params) {
@@ -70,5 +75,9 @@ private:
     double beta1_, beta2_, eps_;
     detail::StatePair m_, v_;
 };
+
+#ifdef LOOM_INSTANTIATE_TEMPLATES
+std::string Adam::name() const { return "Adam"; }
+#endif
 
 }  // namespace loom

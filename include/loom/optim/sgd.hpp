@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <utility>
 
+#include "loom/core/key_function.hpp"
 #include "loom/core/parallel.hpp"
 #include "loom/optim/optimizer.hpp"
 
@@ -20,7 +21,11 @@ public:
         require<ArgumentError>(weight_decay >= 0, "SGD: expected weight decay >= 0, got ", weight_decay);
     }
 
+#if LOOM_KEY_FUNCTION_OUT_OF_LINE
+    std::string name() const override;  // the key function: core/key_function.hpp
+#else
     std::string name() const override { return "SGD"; }
+#endif
 
     template <class T>
     void update(std::span<const Parameter<T>> params) {
@@ -65,5 +70,9 @@ private:
     double decay_;
     detail::StatePair velocity_;
 };
+
+#ifdef LOOM_INSTANTIATE_TEMPLATES
+std::string SGD::name() const { return "SGD"; }
+#endif
 
 }  // namespace loom
