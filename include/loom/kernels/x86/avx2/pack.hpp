@@ -6,6 +6,7 @@
 #include <cstddef>
 
 #include "loom/kernels/cpu_features.hpp"
+#include "loom/kernels/x86/avx2/vector.hpp"
 
 #if LOOM_X86
 #include <immintrin.h>
@@ -14,16 +15,8 @@ namespace loom::detail {
 
 #define LOOM_TARGET_AVX2 __attribute__((target("avx2,fma"), always_inline)) inline
 
-// Lanes [0, n) of a 32-bit / 64-bit element mask (n <= 8 / 4).
-LOOM_TARGET_AVX2 __m256i avx2_first_lanes32(std::size_t n) {
-    return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-}
-LOOM_TARGET_AVX2 __m256i avx2_first_lanes64(std::size_t n) {
-    return _mm256_cmpgt_epi64(_mm256_set1_epi64x(static_cast<long long>(n)), _mm256_setr_epi64x(0, 1, 2, 3));
-}
-
 // In-register transpose: on return r[c] holds what was column c of the 8 rows r[0..8).
-LOOM_TARGET_AVX2 void transpose_8x8(__m256 r[8]) {
+LOOM_TARGET_AVX2 void transpose_in_registers(__m256 r[8]) {
     __m256 t[8], u[8];
 #pragma GCC unroll 4
     for (int i = 0; i < 4; ++i) {
@@ -44,7 +37,7 @@ LOOM_TARGET_AVX2 void transpose_8x8(__m256 r[8]) {
     }
 }
 
-LOOM_TARGET_AVX2 void transpose_4x4(__m256d r[4]) {
+LOOM_TARGET_AVX2 void transpose_in_registers(__m256d r[4]) {
     const __m256d t0 = _mm256_unpacklo_pd(r[0], r[1]), t1 = _mm256_unpackhi_pd(r[0], r[1]);
     const __m256d t2 = _mm256_unpacklo_pd(r[2], r[3]), t3 = _mm256_unpackhi_pd(r[2], r[3]);
     r[0] = _mm256_permute2f128_pd(t0, t2, 0x20);
@@ -55,67 +48,37 @@ LOOM_TARGET_AVX2 void transpose_4x4(__m256d r[4]) {
 
 #undef LOOM_TARGET_AVX2
 
-// The AVX2 vector operations the two routines below share, per type.
-template <class T>
-struct Avx2PackVec;
-
-template <>
-struct Avx2PackVec<float> {
-    using V = __m256;
-    static constexpr std::size_t lanes = 8;
-    __attribute__((target("avx2,fma"), always_inline)) static __m256i mask(std::size_t n) { return avx2_first_lanes32(n); }
-    __attribute__((target("avx2,fma"), always_inline)) static V load(__m256i m, const float* p) { return _mm256_maskload_ps(p, m); }
-    __attribute__((target("avx2,fma"), always_inline)) static V loadu(const float* p) { return _mm256_loadu_ps(p); }
-    __attribute__((target("avx2,fma"), always_inline)) static void store(__m256i m, float* p, V v) { _mm256_maskstore_ps(p, m, v); }
-    __attribute__((target("avx2,fma"), always_inline)) static void storeu(float* p, V v) { _mm256_storeu_ps(p, v); }
-    __attribute__((target("avx2,fma"), always_inline)) static V zero() { return _mm256_setzero_ps(); }
-    __attribute__((target("avx2,fma"), always_inline)) static void transpose(V r[8]) { transpose_8x8(r); }
-};
-
-template <>
-struct Avx2PackVec<double> {
-    using V = __m256d;
-    static constexpr std::size_t lanes = 4;
-    __attribute__((target("avx2,fma"), always_inline)) static __m256i mask(std::size_t n) { return avx2_first_lanes64(n); }
-    __attribute__((target("avx2,fma"), always_inline)) static V load(__m256i m, const double* p) { return _mm256_maskload_pd(p, m); }
-    __attribute__((target("avx2,fma"), always_inline)) static V loadu(const double* p) { return _mm256_loadu_pd(p); }
-    __attribute__((target("avx2,fma"), always_inline)) static void store(__m256i m, double* p, V v) { _mm256_maskstore_pd(p, m, v); }
-    __attribute__((target("avx2,fma"), always_inline)) static void storeu(double* p, V v) { _mm256_storeu_pd(p, v); }
-    __attribute__((target("avx2,fma"), always_inline)) static V zero() { return _mm256_setzero_pd(); }
-    __attribute__((target("avx2,fma"), always_inline)) static void transpose(V r[4]) { transpose_4x4(r); }
-};
-
 // dst[p * S + r] = src[r * ld + p] for r < rows, p < kc, and 0 for rows <= r < S (rows <= S).
 template <std::size_t S, class T>
 __attribute__((target("avx2,fma"))) void pack_transposed_avx2(const T* src, std::size_t ld, std::size_t rows,
                                                               std::size_t kc, T* dst) {
-    using P = Avx2PackVec<T>;
+    using P = Avx2Vec<T>;
     constexpr std::size_t L = P::lanes;
     for (std::size_t g0 = 0; g0 < S; g0 += L) {
         const std::size_t width = std::min(L, S - g0);
         const std::size_t valid = rows > g0 ? std::min(width, rows - g0) : 0;
-        const __m256i store_mask = P::mask(width);
+        const __m256i store_mask = P::first(width);
         for (std::size_t p0 = 0; p0 < kc; p0 += L) {
             const std::size_t steps = std::min(L, kc - p0);
-            const __m256i load_mask = P::mask(steps);
+            const __m256i load_mask = P::first(steps);
             typename P::V r[L];
 #pragma GCC unroll 8
             for (std::size_t i = 0; i < L; ++i)
                 r[i] = i < valid ? (steps == L ? P::loadu(src + (g0 + i) * ld + p0)
-                                               : P::load(load_mask, src + (g0 + i) * ld + p0))
+                                               : P::loadu(load_mask, src + (g0 + i) * ld + p0))
                                  : P::zero();
-            P::transpose(r);
+            transpose_in_registers(r);
             if (steps == L && width == L) {
 #pragma GCC unroll 8
                 for (std::size_t c = 0; c < L; ++c) P::storeu(dst + (p0 + c) * S + g0, r[c]);
             } else if (steps == L) {
 #pragma GCC unroll 8
-                for (std::size_t c = 0; c < L; ++c) P::store(store_mask, dst + (p0 + c) * S + g0, r[c]);
+                for (std::size_t c = 0; c < L; ++c) P::storeu(store_mask, dst + (p0 + c) * S + g0, r[c]);
             } else {  // k tail: indexing r by a run-time count would keep r out of registers
                 typename P::V tail[L];
 #pragma GCC unroll 8
                 for (std::size_t c = 0; c < L; ++c) tail[c] = r[c];
-                for (std::size_t c = 0; c < steps; ++c) P::store(store_mask, dst + (p0 + c) * S + g0, tail[c]);
+                for (std::size_t c = 0; c < steps; ++c) P::storeu(store_mask, dst + (p0 + c) * S + g0, tail[c]);
             }
         }
     }
@@ -126,15 +89,15 @@ __attribute__((target("avx2,fma"))) void pack_transposed_avx2(const T* src, std:
 template <std::size_t S, class T>
 __attribute__((target("avx2,fma"))) void pack_copy_avx2(const T* src, std::size_t ld, std::size_t count,
                                                         std::size_t kc, T* dst) {
-    using P = Avx2PackVec<T>;
+    using P = Avx2Vec<T>;
     constexpr std::size_t L = P::lanes;
     constexpr std::size_t groups = (S + L - 1) / L;
     __m256i load_mask[groups], store_mask[groups];
     for (std::size_t g = 0; g < groups; ++g) {
         const std::size_t begin = g * L;
         const std::size_t width = std::min(L, S - begin);
-        load_mask[g] = P::mask(count > begin ? std::min(width, count - begin) : 0);
-        store_mask[g] = P::mask(width);
+        load_mask[g] = P::first(count > begin ? std::min(width, count - begin) : 0);
+        store_mask[g] = P::first(width);
     }
     if (count == S && S % L == 0) {  // whole vectors: vmaskmov stores are slow on many AVX2 CPUs
         for (std::size_t p = 0; p < kc; ++p)
@@ -145,7 +108,7 @@ __attribute__((target("avx2,fma"))) void pack_copy_avx2(const T* src, std::size_
     for (std::size_t p = 0; p < kc; ++p)
 #pragma GCC unroll 4
         for (std::size_t g = 0; g < groups; ++g)
-            P::store(store_mask[g], dst + p * S + g * L, P::load(load_mask[g], src + p * ld + g * L));
+            P::storeu(store_mask[g], dst + p * S + g * L, P::loadu(load_mask[g], src + p * ld + g * L));
 }
 
 }  // namespace loom::detail
