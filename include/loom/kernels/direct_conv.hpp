@@ -9,7 +9,10 @@
 // input shifted by kx with the tap's weight broadcast, into accumulators of `block` filters that stay
 // in registers for all the taps. A strip is two vectors of the ISA the loops are compiled for
 // (isa_dispatch.hpp; GCC/Clang vector types): 32 pixels with AVX-512, 16 with AVX2, so 4 filters take
-// 8 accumulator registers on every ISA. NHWC images, (kh, kw, c, filters) kernels, any padding.
+// 8 accumulator registers on every ISA. The weight gradient turns this around: its vectors run along
+// the filters of one output pixel's dy, each tap's input value is broadcast, and a block of taps'
+// accumulators stays in registers over all the pixels. NHWC images, (kh, kw, c, filters) kernels,
+// any padding.
 #include <algorithm>
 #include <cstddef>
 #include <cstring>
@@ -25,9 +28,8 @@ namespace loom::kernels::direct {
 inline constexpr std::size_t strip = 32;  // output pixels per row buffer block: the widest strip
 inline constexpr std::size_t block = 4;   // filters per register block
 
-// Where these loops apply, and where the forward pass beats im2col + GEMM (LeNet's first layer, 1.6 ms
-// against 3.1 at batch 128 on 2 threads; the weight gradient does not, 4.7 against 4.1:
-// docs/performance.md).
+// Where these loops apply, and where they beat im2col + GEMM (LeNet's first layer at batch 128 on
+// 2 threads: forward 1.6 ms against 3.1, weight gradient 1.0 against 3.2; docs/performance.md).
 inline bool applies(const ConvGeometry& g) { return g.stride_h == 1 && g.stride_w == 1; }
 inline bool pays(const ConvGeometry& g, std::size_t filters) { return applies(g) && g.c <= 4 && filters >= 4; }
 
@@ -127,77 +129,106 @@ void forward(const T* x, std::size_t samples, const ConvGeometry& g, const T* w,
     });
 }
 
+namespace detail {
+
+// Taps per register block of the weight gradient: as many as the registers hold next to `fv`
+// dy vectors (32 vector registers with AVX-512, 16 otherwise), at most 14 (25 taps: two blocks).
+template <std::size_t VectorBytes, std::size_t FV>
+inline constexpr std::size_t tap_block = std::min<std::size_t>(14, ((VectorBytes == 64 ? 32 : 16) - FV - 1) / FV);
+
+// The partial weight gradient of one slice of samples: sum[t * f + k] = sum over the slice's pixels
+// of the padded input under tap t times dy of filter k. The vectors run along the filters (FV
+// vectors of V per pixel) and a block of taps broadcasts its input values into accumulators that stay
+// in registers over every pixel of the slice. dy is read a whole vector at a time: lanes past the
+// last filter hold the next pixel's values and are never stored (`dy_end` guards the buffer's end).
+template <class V, std::size_t FV, class T>
+[[gnu::always_inline]] inline void weight_gradient_slice(const T* padded, std::size_t count, const ConvGeometry& g, const std::size_t* offsets,
+                           const T* dy, const T* dy_end, std::size_t f, T* sum) {
+    constexpr std::size_t lanes = sizeof(V) / sizeof(T), width = FV * lanes, TB = tap_block<sizeof(V), FV>;
+    const std::size_t taps = g.kh * g.kw * g.c, pw = g.ow + g.kw - 1, padded_size = (g.oh + g.kh - 1) * pw * g.c;
+    for (std::size_t f0 = 0; f0 < f; f0 += width) {
+        for (std::size_t t0 = 0; t0 < taps; t0 += TB) {
+            std::size_t off[TB];
+            for (std::size_t j = 0; j < TB; ++j) off[j] = t0 + j < taps ? offsets[t0 + j] : 0;  // spare taps: discarded
+            V acc[TB][FV] = {};
+            for (std::size_t n = 0; n < count; ++n) {
+                const T* image = padded + n * padded_size;
+                const T* d = dy + n * g.output_positions() * f + f0;
+                for (std::size_t oy = 0; oy < g.oh; ++oy)
+                    for (std::size_t ox = 0; ox < g.ow; ++ox, d += f) {
+                        V gv[FV];
+                        if (d + width <= dy_end) {
+#pragma GCC unroll 4
+                            for (std::size_t v = 0; v < FV; ++v) load(gv[v], d + v * lanes);
+                        } else {  // the batch's last pixels: copy what is left, zeros after it
+                            T rest[width] = {};
+                            std::copy(d, dy_end, rest);
+                            for (std::size_t v = 0; v < FV; ++v) load(gv[v], rest + v * lanes);
+                        }
+                        const T* in = image + (oy * pw + ox) * g.c;
+#pragma GCC unroll 16
+                        for (std::size_t j = 0; j < TB; ++j) {
+                            const T value = in[off[j]];
+#pragma GCC unroll 4
+                            for (std::size_t v = 0; v < FV; ++v) acc[j][v] += value * gv[v];
+                        }
+                    }
+            }
+            T values[TB][width];
+            std::memcpy(values, acc, sizeof values);
+            for (std::size_t j = 0; j < TB && t0 + j < taps; ++j)
+                for (std::size_t k = f0; k < std::min(f, f0 + width); ++k) sum[(t0 + j) * f + k] = values[j][k - f0];
+        }
+    }
+}
+
+}  // namespace detail
+
 // dw (kh x kw x c x f) = the sum over the batch of input x output gradient dy, for a stride-1
 // geometry. The batch is summed in a fixed number of slices, added in order, so the result does not
 // depend on the thread count.
 template <class T>
 void weight_gradient(const T* x, std::size_t samples, const ConvGeometry& g, const T* dy, std::size_t f, T* dw) {
-    const std::size_t width = detail::row_width(g), taps = g.kh * g.kw * g.c;
-    const std::size_t f_padded = (f + block - 1) / block * block;
-    const std::size_t strips = (g.ow + strip - 1) / strip;
-    const std::size_t slices = std::min<std::size_t>(samples, 16);
-    std::vector<T>& partial = detail::scratch<T, 3>(slices * taps * f_padded);
-    std::fill(partial.begin(), partial.begin() + static_cast<std::ptrdiff_t>(slices * taps * f_padded), T(0));
+    const std::size_t taps = g.kh * g.kw * g.c, ph = g.oh + g.kh - 1, pw = g.ow + g.kw - 1;
+    const std::size_t padded_size = ph * pw * g.c;
+    const std::size_t slices = std::min<std::size_t>(samples, 16), per_slice = (samples + slices - 1) / slices;
+    std::vector<T>& partial = detail::scratch<T, 3>(slices * taps * f);
+    // Where tap (ky, kx, ch) reads in a padded image, relative to the output pixel's top-left input.
+    std::vector<std::size_t>& offsets = detail::scratch<std::size_t, 6>(taps);
+    for (std::size_t ky = 0; ky < g.kh; ++ky)
+        for (std::size_t kx = 0; kx < g.kw; ++kx)
+            for (std::size_t ch = 0; ch < g.c; ++ch) offsets[(ky * g.kw + kx) * g.c + ch] = (ky * pw + kx) * g.c + ch;
+    const T* dy_end = dy + samples * g.output_positions() * f;
     const Isa isa = active_isa();
     parallel_for(slices, 1, [&](std::size_t begin, std::size_t end) {
-        std::vector<T>& rows = detail::scratch<T, 4>(g.oh * g.kh * g.c * width);            // a sample's padded input rows
-        std::vector<T>& grads = detail::scratch<T, 5>(g.oh * strips * f_padded * strip);  // its output gradient, filter-major
-        run_for_isa(isa, [&](auto bytes) {
-            using V = typename detail::VectorOf<T, decltype(bytes)::value>::type;
-            constexpr std::size_t lanes = sizeof(V) / sizeof(T), pixels = 2 * lanes;
-            for (std::size_t s = begin; s < end; ++s) {
-                T* sum = partial.data() + s * taps * f_padded;
-                for (std::size_t n = samples * s / slices; n < samples * (s + 1) / slices; ++n) {
-                    for (std::size_t oy = 0; oy < g.oh; ++oy) {
-                        detail::gather_rows(x + n * g.input_size(), g, oy, width,
-                                            rows.data() + oy * g.kh * g.c * width);
-                        // grads[((oy * strips + q) * f_padded + k) * strip + i] = dy of pixel q * strip + i, filter k.
-                        const T* d = dy + (n * g.oh + oy) * g.ow * f;
-                        T* gt = grads.data() + oy * strips * f_padded * strip;
-                        std::fill(gt, gt + strips * f_padded * strip, T(0));
-                        for (std::size_t ox = 0; ox < g.ow; ++ox)
-                            for (std::size_t k = 0; k < f; ++k)
-                                gt[((ox / strip) * f_padded + k) * strip + ox % strip] = d[ox * f + k];
-                    }
-                    for (std::size_t t = 0; t < taps; ++t) {
-                        const std::size_t ky = t / (g.kw * g.c), kx = t / g.c % g.kw, ch = t % g.c;
-                        for (std::size_t f0 = 0; f0 < f_padded; f0 += block) {
-                            V acc[block][2] = {};
-                            for (std::size_t oy = 0; oy < g.oh; ++oy)
-                                for (std::size_t p = 0; p < strips * strip; p += pixels) {
-                                    const T* in = rows.data() + ((oy * g.kh + ky) * g.c + ch) * width + p + kx;
-                                    V in0, in1;
-                                    detail::load(in0, in);
-                                    detail::load(in1, in + lanes);
-                                    const T* gq = grads.data() + ((oy * strips + p / strip) * f_padded + f0) * strip + p % strip;
-#pragma GCC unroll 4
-                                    for (std::size_t j = 0; j < block; ++j) {
-                                        V g0, g1;
-                                        detail::load(g0, gq + j * strip);
-                                        detail::load(g1, gq + j * strip + lanes);
-                                        acc[j][0] += in0 * g0;
-                                        acc[j][1] += in1 * g1;
-                                    }
-                                }
-                            T values[block][pixels];
-                            std::memcpy(values, acc, sizeof values);
-                            for (std::size_t j = 0; j < block; ++j) {
-                                T total = 0;
-                                for (std::size_t i = 0; i < pixels; ++i) total += values[j][i];
-                                sum[t * f_padded + f0 + j] += total;
-                            }
-                        }
-                    }
+        std::vector<T>& padded = detail::scratch<T, 4>(per_slice * padded_size);
+        for (std::size_t s = begin; s < end; ++s) {
+            const std::size_t first = samples * s / slices, count = samples * (s + 1) / slices - first;
+            // The slice's images, zero-padded so that every tap of every output pixel is in bounds.
+            std::fill(padded.begin(), padded.begin() + static_cast<std::ptrdiff_t>(count * padded_size), T(0));
+            for (std::size_t n = 0; n < count; ++n)
+                for (std::size_t iy = 0; iy < g.h; ++iy)
+                    std::copy_n(x + (first + n) * g.input_size() + iy * g.w * g.c, g.w * g.c,
+                                padded.data() + n * padded_size + ((iy + g.pad_top) * pw + g.pad_left) * g.c);
+            T* sum = partial.data() + s * taps * f;
+            const T* d = dy + first * g.output_positions() * f;
+            run_for_isa(isa, [&](auto bytes) {
+                using V = typename detail::VectorOf<T, decltype(bytes)::value>::type;
+                constexpr std::size_t lanes = sizeof(V) / sizeof(T);
+                switch (std::min<std::size_t>((f + lanes - 1) / lanes, 4)) {
+                    case 1: detail::weight_gradient_slice<V, 1>(padded.data(), count, g, offsets.data(), d, dy_end, f, sum); break;
+                    case 2: detail::weight_gradient_slice<V, 2>(padded.data(), count, g, offsets.data(), d, dy_end, f, sum); break;
+                    case 3: detail::weight_gradient_slice<V, 3>(padded.data(), count, g, offsets.data(), d, dy_end, f, sum); break;
+                    default: detail::weight_gradient_slice<V, 4>(padded.data(), count, g, offsets.data(), d, dy_end, f, sum);
                 }
-            }
-        });
-    });
-    for (std::size_t t = 0; t < taps; ++t)
-        for (std::size_t k = 0; k < f; ++k) {
-            T total = 0;
-            for (std::size_t s = 0; s < slices; ++s) total += partial[(s * taps + t) * f_padded + k];
-            dw[t * f + k] = total;
+            });
         }
+    });
+    for (std::size_t i = 0; i < taps * f; ++i) {
+        T total = 0;
+        for (std::size_t s = 0; s < slices; ++s) total += partial[s * taps * f + i];
+        dw[i] = total;
+    }
 }
 
 }  // namespace loom::kernels::direct

@@ -36,20 +36,24 @@ inline bool applies(const ConvGeometry& g) {
     return g.kh == kernel_side && g.kw == kernel_side && g.stride_h == 1 && g.stride_w == 1;
 }
 
+namespace detail {
+// G (6 x 5), rows for the points 0, 1, -1, 2, -2, infinity.
+template <class T>
+inline constexpr T G[tile][kernel_side] = {{T(1) / 4, 0, 0, 0, 0},
+                                          {-T(1) / 6, -T(1) / 6, -T(1) / 6, -T(1) / 6, -T(1) / 6},
+                                          {-T(1) / 6, T(1) / 6, -T(1) / 6, T(1) / 6, -T(1) / 6},
+                                          {T(1) / 24, T(1) / 12, T(1) / 6, T(1) / 3, T(2) / 3},
+                                          {T(1) / 24, -T(1) / 12, T(1) / 6, -T(1) / 3, T(2) / 3},
+                                          {0, 0, 0, 0, 1}};
+}  // namespace detail
+
 // The kernel in the transform domain: u[p][i][o] = (G w_io G^T)[p] for the 36 points p, as 36 row-major
 // (in_channels x out_channels) matrices. w is (5, 5, in, out), Conv2D's layout. With `adjoint`, w is
 // read as the kernel of the input gradient: turned by 180 degrees, in and out swapped (so `in` is
 // w's out_channels).
 template <class T>
 void transform_kernel(const T* w, std::size_t w_in, std::size_t w_out, bool adjoint, T* u) {
-    // G (6 x 5), rows for the points 0, 1, -1, 2, -2, infinity.
-    static constexpr T G[tile][kernel_side] = {
-        {T(1) / 4, 0, 0, 0, 0},
-        {-T(1) / 6, -T(1) / 6, -T(1) / 6, -T(1) / 6, -T(1) / 6},
-        {-T(1) / 6, T(1) / 6, -T(1) / 6, T(1) / 6, -T(1) / 6},
-        {T(1) / 24, T(1) / 12, T(1) / 6, T(1) / 3, T(2) / 3},
-        {T(1) / 24, -T(1) / 12, T(1) / 6, -T(1) / 3, T(2) / 3},
-        {0, 0, 0, 0, 1}};
+    const auto& G = detail::G<T>;
     const std::size_t in = adjoint ? w_out : w_in, out = adjoint ? w_in : w_out;
     parallel_for(in, 16, [&](std::size_t first, std::size_t last) {
         for (std::size_t i = first; i < last; ++i)
@@ -99,6 +103,22 @@ template <class T>
         const T m1 = m[1][k], m2 = m[2][k], m3 = m[3][k], m4 = m[4][k];
         o[0][k] = m[0][k] + m1 + m2 + m3 + m4;
         o[1][k] = m1 - m2 + T(2) * (m3 - m4) + m[5][k];
+    }
+}
+
+// o_k = (A y)_k for two rows y_0, y_1 of n values (the adjoint of the output transform along one
+// axis: A is 6 x 2, the transpose of output_1d's A^T).
+template <class T>
+[[gnu::always_inline]] inline void gradient_1d(const T* const (&y)[block], T* const (&o)[tile], std::size_t n) {
+#pragma omp simd
+    for (std::size_t k = 0; k < n; ++k) {
+        const T y0 = y[0][k], y1 = y[1][k];
+        o[0][k] = y0;
+        o[1][k] = y0 + y1;
+        o[2][k] = y0 - y1;
+        o[3][k] = y0 + T(2) * y1;
+        o[4][k] = y0 - T(2) * y1;
+        o[5][k] = y1;
     }
 }
 
@@ -202,9 +222,42 @@ template <class T>
     }
 }
 
+// z[p][t][f] = (A dy_t A^T)[p] for the blocks [first, first + count): dy_t is block t's 2 x 2 x f
+// output gradient (zero past the output's edge), z holds 36 row-major (count x f) matrices. `work`
+// holds 13 x f: two rows of A^T's transform of 6 x f each, and a row of zeros.
+template <class T>
+[[gnu::always_inline]] inline void transform_gradient(const T* dy, const ConvGeometry& g, std::size_t f,
+                                                      std::size_t block_rows, std::size_t block_cols,
+                                                      std::size_t first, std::size_t count, T* work, T* z) {
+    T* const rows = work;                        // dy A^T: 2 x 6 rows of f
+    T* const zeros = work + block * tile * f;
+    std::fill(zeros, zeros + f, T(0));
+    for (std::size_t t = 0; t < count; ++t) {
+        const BlockPosition at = block_position(first + t, block_rows, block_cols);
+        const T* image = dy + at.sample * g.output_positions() * f;
+        for (std::size_t i = 0; i < block; ++i) {
+            const T* pixel[block];
+            for (std::size_t j = 0; j < block; ++j)
+                pixel[j] = at.row + i < g.oh && at.col + j < g.ow ? image + ((at.row + i) * g.ow + at.col + j) * f : zeros;
+            const T* const in[block] = {pixel[0], pixel[1]};
+            T* const out[tile] = {rows + (i * tile) * f,     rows + (i * tile + 1) * f, rows + (i * tile + 2) * f,
+                                  rows + (i * tile + 3) * f, rows + (i * tile + 4) * f, rows + (i * tile + 5) * f};
+            gradient_1d(in, out, f);
+        }
+        for (std::size_t b = 0; b < tile; ++b) {
+            const T* const in[block] = {rows + b * f, rows + (tile + b) * f};
+            T* const out[tile] = {z + ((0 * tile + b) * count + t) * f, z + ((1 * tile + b) * count + t) * f,
+                                  z + ((2 * tile + b) * count + t) * f, z + ((3 * tile + b) * count + t) * f,
+                                  z + ((4 * tile + b) * count + t) * f, z + ((5 * tile + b) * count + t) * f};
+            gradient_1d(in, out, f);
+        }
+    }
+}
+
 template <class T>
 struct Scratch {
     std::vector<T> window, v, m;
+    std::vector<T> sums, half;  // the weight gradient's per-slice sums and G^T (.) G (the calling thread's)
 };
 
 template <class T>
@@ -252,6 +305,76 @@ void convolve(const T* x, std::size_t samples, const ConvGeometry& g, const T* u
             });
         }
     });
+}
+
+// dw (5 x 5 x c x f) = the gradient of the loss with respect to convolve's kernel, given dy, the
+// gradient with respect to its output: the adjoint of y = A^T [ (G w G^T) (.) (B^T d B) ] A in w,
+//
+//   dw = G^T [ sum over blocks of (B^T d B) (.) (A dy A^T) ] G,
+//
+// again 36 GEMMs per group of blocks, (in x blocks) . (blocks x out), summed over the groups. The
+// groups are summed in a fixed number of slices, added in order, so the result does not depend on the
+// thread count.
+template <class T>
+void weight_gradient(const T* x, std::size_t samples, const ConvGeometry& g, const T* dy, std::size_t f, T* dw) {
+    const std::size_t block_rows = (g.oh + block - 1) / block, block_cols = (g.ow + block - 1) / block;
+    const std::size_t blocks = samples * block_rows * block_cols;
+    const std::size_t group = blocks_per_group(g.c, f);
+    const std::size_t groups = (blocks + group - 1) / group, slices = std::min<std::size_t>(groups, 8);
+    const std::size_t matrices = points * g.c * f;  // one slice's sums: 36 (c x f) matrices
+    auto& sums = detail::thread_scratch<T>().sums;
+    sums.resize(slices * matrices);
+    const Isa isa = active_isa();
+    parallel_for(slices, 1, [&](std::size_t begin, std::size_t end) {
+        auto& s = detail::thread_scratch<T>();
+        s.window.resize(std::max(2 * points * g.c, (block * tile + 1) * f));
+        s.v.resize(points * group * g.c);
+        s.m.resize(points * group * f);
+        for (std::size_t slice = begin; slice < end; ++slice) {
+            T* sum = sums.data() + slice * matrices;
+            for (std::size_t q = groups * slice / slices; q < groups * (slice + 1) / slices; ++q) {
+                const std::size_t first = q * group, count = std::min(group, blocks - first);
+                run_for_isa(isa, [&] {
+                    detail::transform_input(x, g, block_rows, block_cols, first, count, s.window.data(), s.v.data());
+                    detail::transform_gradient(dy, g, f, block_rows, block_cols, first, count, s.window.data(), s.m.data());
+                });
+                const T beta = q == groups * slice / slices ? T(0) : T(1);
+                for (std::size_t p = 0; p < points; ++p)
+                    gemm<T>(Transpose::Yes, Transpose::No, g.c, f, count, T(1), s.v.data() + p * count * g.c, g.c,
+                            s.m.data() + p * count * f, f, beta, sum + p * g.c * f, f);
+            }
+        }
+    });
+    // The slices' total, then G^T (.) G per (in, out) pair: first along the transform's columns, then its rows.
+    const std::size_t pairs = g.c * f;
+    for (std::size_t slice = 1; slice < slices; ++slice)
+        for (std::size_t i = 0; i < matrices; ++i) sums[i] += sums[slice * matrices + i];
+    const auto& G = detail::G<T>;
+    auto& half = detail::thread_scratch<T>().half;  // half[x][b] = sum over y of M[x][y] G[y][b]
+    half.assign(tile * kernel_side * pairs, T(0));
+    for (std::size_t x = 0; x < tile; ++x)
+        for (std::size_t b = 0; b < kernel_side; ++b) {
+            T* out = half.data() + (x * kernel_side + b) * pairs;
+            for (std::size_t y = 0; y < tile; ++y) {
+                const T weight = G[y][b];
+                if (weight == T(0)) continue;
+                const T* in = sums.data() + (x * tile + y) * pairs;
+#pragma omp simd
+                for (std::size_t i = 0; i < pairs; ++i) out[i] += weight * in[i];
+            }
+        }
+    std::fill(dw, dw + kernel_side * kernel_side * pairs, T(0));
+    for (std::size_t a = 0; a < kernel_side; ++a)
+        for (std::size_t b = 0; b < kernel_side; ++b) {
+            T* out = dw + (a * kernel_side + b) * pairs;
+            for (std::size_t x = 0; x < tile; ++x) {
+                const T weight = G[x][a];
+                if (weight == T(0)) continue;
+                const T* in = half.data() + (x * kernel_side + b) * pairs;
+#pragma omp simd
+                for (std::size_t i = 0; i < pairs; ++i) out[i] += weight * in[i];
+            }
+        }
 }
 
 }  // namespace loom::kernels::winograd

@@ -3,14 +3,15 @@
 // Three algorithms compute it (ConvAlgorithm):
 //  - im2col + GEMM, for any shape. The kernel read as a (kh*kw*in_channels) x filters matrix
 //    multiplies the im2col rows directly; samples are processed in chunks so that the im2col buffer
-//    stays within a fixed budget. The input gradient goes this way unless Winograd is asked for.
+//    stays within a fixed budget.
 //  - Winograd F(2x2, 5x5) (kernels/winograd.hpp) for 5x5 stride-1 kernels: 2.78x fewer
-//    multiplications; the forward pass (and, if asked for, the input gradient).
-//  - direct loops (kernels/direct_conv.hpp) for stride-1 layers with few input channels: forward
-//    and weight gradient.
+//    multiplications, for the forward pass and both gradients.
+//  - direct loops (kernels/direct_conv.hpp) for stride-1 layers with few input channels: the forward
+//    pass and the weight gradient (the input gradient goes by im2col + GEMM).
 #include <algorithm>
 #include <cstdint>
 
+#include "loom/kernels/column_sums.hpp"
 #include "loom/kernels/direct_conv.hpp"
 #include "loom/kernels/gemm.hpp"
 #include "loom/kernels/im2col.hpp"
@@ -23,14 +24,11 @@ namespace loom {
 
 // How Conv2D computes its forward pass and gradients. Auto picks from the shapes alone (so results
 // stay deterministic), by what measured fastest (docs/performance.md, "Convolution algorithms"):
-//  - Direct's forward pass for stride 1, at most 4 input channels and at least 4 filters (LeNet's
-//    first layer), with im2col + GEMM for the weight gradient;
-//  - else Winograd's forward pass for a 5x5 stride-1 kernel between at least 8 input channels and 8
-//    filters (with fewer its GEMMs are too thin), with im2col + GEMM for the gradients;
+//  - Direct for stride 1, at most 4 input channels and at least 4 filters (LeNet's first layer);
+//  - else Winograd for a 5x5 stride-1 kernel between at least 8 input channels and 8 filters (with
+//    fewer its GEMMs are too thin);
 //  - else Im2col.
-// Winograd asked for explicitly also computes the input gradient (measured slower than im2col's on
-// LeNet's second layer); Direct asked for also computes the weight gradient. Either on
-// a shape it does not apply to is an ArgumentError when the layer runs.
+// Winograd or Direct asked for on a shape they do not apply to is an ArgumentError when the layer runs.
 enum class ConvAlgorithm { Auto, Im2col, Winograd, Direct };
 
 template <class T>
@@ -121,35 +119,30 @@ public:
     TensorView<const T> backward(TensorView<const T> g) override {
         const std::size_t n = x_.dim(0), rows_per_sample = g_.output_positions(), patch = g_.patch();
         this->check_grad(g, n);
-        // Each thread sums every row for its own filters: the same order whatever the thread count.
-        parallel_for(filters_, 1, [&](std::size_t f0, std::size_t f1) {
-            T* db = db_.data();
-            std::fill(db + f0, db + f1, T(0));
-            for (std::size_t r = 0; r < n * rows_per_sample; ++r) {
-                const T* row = g.data() + r * filters_;
-#pragma omp simd
-                for (std::size_t f = f0; f < f1; ++f) db[f] += row[f];
-            }
-        });
+        kernels::column_sums(g.data(), n * rows_per_sample, filters_, db_.data());
         const bool need_dx = this->input_gradient_needed();
-        // Auto's direct forward pass keeps im2col + GEMM for the weight gradient, measured faster there.
-        const bool dw_direct = checked_forward_algorithm() == ConvAlgorithm::Direct && algorithm_ == ConvAlgorithm::Direct;
-        const bool dx_winograd = need_dx && algorithm_ == ConvAlgorithm::Winograd;
+        // The gradients go the forward pass's way, except that Direct leaves the input gradient to
+        // im2col + GEMM (Direct is for few input channels: a thin GEMM there is cheap).
+        const ConvAlgorithm forward = checked_forward_algorithm();
+        const bool dw_direct = forward == ConvAlgorithm::Direct, dw_winograd = forward == ConvAlgorithm::Winograd;
+        const bool dw_gemm = !dw_direct && !dw_winograd;
+        const bool dx_winograd = need_dx && dw_winograd;
         const bool dx_gemm = need_dx && !dx_winograd;
         if (dw_direct) kernels::direct::weight_gradient(x_.data(), n, g_, g.data(), filters_, dw_.data());
+        if (dw_winograd) kernels::winograd::weight_gradient(x_.data(), n, g_, g.data(), filters_, dw_.data());
         if (dx_gemm) {  // col2im adds into it
             dx_.resize(x_.shape());
             parallel_for(n, 8, [&](std::size_t s0, std::size_t s1) {
                 std::fill(dx_.data() + s0 * g_.input_size(), dx_.data() + s1 * g_.input_size(), T(0));
             });
         }
-        if (!dw_direct || dx_gemm) {
+        if (dw_gemm || dx_gemm) {
             // When forward's im2col of the whole batch fitted in one chunk, col_ still holds it.
             const bool col_is_current = col_is_forwards_;
             for_each_chunk(n, [&](std::size_t first, std::size_t count) {
                 const std::size_t rows = count * rows_per_sample;
                 const T* g_chunk = g.data() + first * rows_per_sample * filters_;
-                if (!dw_direct) {
+                if (dw_gemm) {
                     if (!col_is_current) kernels::im2col(x_.data() + first * g_.input_size(), count, g_, col_.data());
                     gemm<T>(Transpose::Yes, Transpose::No, patch, filters_, rows, T(1), col_.data(), patch, g_chunk,
                             filters_, first == 0 ? T(0) : T(1), dw_.data(), filters_);

@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "loom/core/error.hpp"
+#include "loom/kernels/column_sums.hpp"
 #include "loom/kernels/gemm.hpp"
 #include "loom/layers/initializer.hpp"
 #include "loom/layers/layer.hpp"
@@ -44,9 +45,7 @@ public:
         // dW = x^T g, db = column sums of g, dx = g W^T
         gemm<T>(Transpose::Yes, Transpose::No, in_, units_, n, T(1), x_.data(), in_, g.data(), units_, T(0),
                 dw_.data(), units_);
-        db_.fill(T(0));
-        for (std::size_t i = 0; i < n; ++i)
-            for (std::size_t j = 0; j < units_; ++j) db_[j] += g[i * units_ + j];
+        kernels::column_sums(g.data(), n, units_, db_.data());
         if (!this->input_gradient_needed()) return {};
         dx_.resize(x_.shape());
         gemm<T>(Transpose::No, Transpose::Yes, n, in_, units_, T(1), g.data(), units_, w_.data(), units_, T(0),

@@ -51,10 +51,13 @@ public:
         this->check_grad(g, n);
         if (!this->input_gradient_needed()) return {};
         dx_.resize(this->input_shape().with_batch(n));
+        // When the windows tile the image exactly (LeNet's 2x2 pools), every input is written once and
+        // needs no clearing first.
+        const bool tiles = stride_ == pool_ && pad_top_ == 0 && pad_left_ == 0 && oh_ * pool_ == in_h_ && ow_ * pool_ == in_w_;
         parallel_for(n, 1, [&](std::size_t begin, std::size_t end) {
             // Windows of a sample touch only its image: each thread clears the images it fills.
             const std::size_t image = dx_.size() / std::max<std::size_t>(n, 1);
-            std::fill(dx_.data() + begin * image, dx_.data() + end * image, T(0));
+            if (!tiles) std::fill(dx_.data() + begin * image, dx_.data() + end * image, T(0));
             constexpr std::size_t block = 64;  // channels per pass: a stack buffer, no allocation
             T pending[block];                  // gradient not yet routed, per channel
             for (std::size_t s = begin; s < end; ++s)
@@ -73,7 +76,7 @@ public:
                                 for (std::size_t ch = 0; ch < channels; ++ch) {
                                     // A 0/1 factor rather than a select, which GCC does not vectorise here.
                                     const T take = static_cast<T>(pixel[ch] == best[ch]) * left[ch];
-                                    target[ch] += take;
+                                    target[ch] = tiles ? take : target[ch] + take;
                                     left[ch] -= take;
                                 }
                             });

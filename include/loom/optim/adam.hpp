@@ -7,6 +7,7 @@
 
 #include "loom/core/key_function.hpp"
 #include "loom/core/parallel.hpp"
+#include "loom/kernels/isa_dispatch.hpp"
 #include "loom/optim/optimizer.hpp"
 
 namespace loom {
@@ -36,17 +37,22 @@ public:
         const double td = static_cast<double>(++steps_);
         const T step = static_cast<T>(lr * std::sqrt(1 - std::pow(beta2_, td)) / (1 - std::pow(beta1_, td)));
         const T b1 = static_cast<T>(beta1_), b2 = static_cast<T>(beta2_), eps = static_cast<T>(eps_);
+        const Isa isa = active_isa();
         for (std::size_t k = 0; k < params.size(); ++k) {
             T* w = params[k].value->data();
             const T* g = params[k].grad->data();
             T* mk = m[k].data();
             T* vk = v[k].data();
             parallel_for(m[k].size(), 1 << 16, [&](std::size_t b, std::size_t e) {
-                for (std::size_t i = b; i < e; ++i) {
-                    mk[i] = b1 * mk[i] + (T(1) - b1) * g[i];
-                    vk[i] = b2 * vk[i] + (T(1) - b2) * g[i] * g[i];
-                    w[i] -= step * mk[i] / (std::sqrt(vk[i]) + eps);
-                }
+                // Compiled for the CPU's widest vectors: the square root and division dominate.
+                kernels::run_for_isa(isa, [&] {
+#pragma omp simd
+                    for (std::size_t i = b; i < e; ++i) {
+                        mk[i] = b1 * mk[i] + (T(1) - b1) * g[i];
+                        vk[i] = b2 * vk[i] + (T(1) - b2) * g[i] * g[i];
+                        w[i] -= step * mk[i] / (std::sqrt(vk[i]) + eps);
+                    }
+                });
             });
         }
     }
