@@ -109,21 +109,50 @@ TEST_CASE("MaxPool2D forward takes window maxima") {
                 }
 }
 
-TEST_CASE("float tanh and sigmoid kernels are accurate to float rounding") {
-    double worst_tanh = 0, worst_sigmoid = 0;
-    for (float x = -20; x <= 20; x += 0.001f) {
-        float t, s;
-        loom::kernels::tanh(&x, &t, 1);
-        loom::kernels::sigmoid(&x, &s, 1);
-        worst_tanh = std::max(worst_tanh, std::abs(double(t) - std::tanh(double(x))));
-        worst_sigmoid = std::max(worst_sigmoid, std::abs(double(s) - 1 / (1 + std::exp(-double(x)))));
+TEST_CASE("float exp, tanh and sigmoid kernels are accurate to float rounding, every ISA") {
+    // 40,001 values: whole vectors of every width and a remainder done one by one.
+    std::vector<float> x;
+    for (float v = -20; v <= 20; v += 0.001f) x.push_back(v);
+    const float inf = std::numeric_limits<float>::infinity();
+    for (float v : {1000.0f, -1000.0f, inf, -inf, std::numeric_limits<float>::quiet_NaN()}) x.push_back(v);
+    for (loom::Isa isa : {loom::Isa::Generic, loom::Isa::Avx2, loom::Isa::Avx512}) {
+        if (!loom::isa_supported(isa)) continue;
+        loom::ScopedIsa scoped(isa);
+        CAPTURE(std::string(loom::isa_name(isa)));
+        for (std::size_t count : {x.size(), std::size_t{1}, std::size_t{17}}) {  // from the start: vectors, one, a tail
+            std::vector<float> t(count), s(count), e(count);
+            loom::kernels::tanh(x.data(), t.data(), count);
+            loom::kernels::sigmoid(x.data(), s.data(), count);
+            loom::kernels::exp(x.data(), e.data(), count);
+            double worst_tanh = 0, worst_sigmoid = 0, worst_exp = 0;  // exp: relative error
+            for (std::size_t i = 0; i < std::min<std::size_t>(count, x.size() - 5); ++i) {
+                worst_tanh = std::max(worst_tanh, std::abs(double(t[i]) - std::tanh(double(x[i]))));
+                worst_sigmoid = std::max(worst_sigmoid, std::abs(double(s[i]) - 1 / (1 + std::exp(-double(x[i])))));
+                worst_exp = std::max(worst_exp, std::abs(double(e[i]) / std::exp(double(x[i])) - 1));
+            }
+            CHECK(worst_tanh < 5e-7);
+            CHECK(worst_sigmoid < 5e-7);
+            CHECK(worst_exp < 5e-7);
+        }
+        std::vector<float> t(x.size()), s(x.size());
+        loom::kernels::tanh(x.data(), t.data(), x.size());
+        loom::kernels::sigmoid(x.data(), s.data(), x.size());
+        const std::size_t last = x.size() - 5;  // 1000, -1000, inf, -inf, NaN: saturation, and NaN kept
+        CHECK(t[last] == 1.0f);
+        CHECK(t[last + 1] == -1.0f);
+        CHECK(t[last + 2] == 1.0f);
+        CHECK(t[last + 3] == -1.0f);
+        CHECK(std::isnan(t[last + 4]));
+        CHECK(s[last] == 1.0f);
+        CHECK(s[last + 1] < 1e-37f);  // e^-87 at most: exp is clamped to stay finite
+        CHECK(s[last + 2] == 1.0f);
+        CHECK(s[last + 3] < 1e-37f);
+        CHECK(std::isnan(s[last + 4]));
+        // The vectors and the one-by-one remainder give the same bits.
+        float one;
+        for (std::size_t i = 0; i < 100; ++i) {
+            loom::kernels::tanh(&x[i * 37], &one, 1);
+            CHECK(one == t[i * 37]);
+        }
     }
-    CHECK(worst_tanh < 5e-7);
-    CHECK(worst_sigmoid < 5e-7);
-    const float big = 1000, small = -1000;
-    float t;
-    loom::kernels::tanh(&big, &t, 1);
-    CHECK(t == 1.0f);
-    loom::kernels::tanh(&small, &t, 1);
-    CHECK(t == -1.0f);
 }

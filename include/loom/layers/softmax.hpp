@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "loom/core/parallel.hpp"
+#include "loom/kernels/activation_kernels.hpp"
 #include "loom/layers/layer.hpp"
 
 namespace loom {
@@ -25,8 +26,14 @@ public:
                 const T* in = x.data() + r * classes;
                 T* out = y_.data() + r * classes;
                 const T peak = *std::max_element(in, in + classes);  // shift keeps exp() finite
+                for (std::size_t j = 0; j < classes; ++j) out[j] = in[j] - peak;
+            }
+            // One call for the whole range: rows are often shorter than a vector.
+            T* out = y_.data() + b * classes;
+            kernels::exp(out, out, (e - b) * classes);
+            for (std::size_t r = b; r < e; ++r, out += classes) {
                 T sum = 0;
-                for (std::size_t j = 0; j < classes; ++j) sum += out[j] = std::exp(in[j] - peak);
+                for (std::size_t j = 0; j < classes; ++j) sum += out[j];
                 for (std::size_t j = 0; j < classes; ++j) out[j] /= sum;
             }
         });
