@@ -27,7 +27,9 @@ const Case cases[] = {
     {6, 5, 3, 8, 3, 2, 1, Padding::Valid, 2},     // three channels, non-square kernel
     {5, 8, 2, 1, 4, 4, 1, Padding::Same, 1},      // one filter, padding larger on one side
     {1, 1, 1, 9, 5, 5, 1, Padding::Same, 1},      // a single pixel: every tap but one is padding
-    {9, 70, 1, 5, 3, 5, 1, Padding::Same, 2},     // a row wider than two strips of 32 pixels
+    {9, 70, 1, 5, 3, 5, 1, Padding::Same, 2},     // a row wider than two blocks of 16 pixels
+    {6, 7, 1, 3, 3, 3, 1, Padding::Same, 3},      // 3 filters: whole-vector stores run over later pixels
+    {5, 6, 1, 37, 3, 3, 1, Padding::Valid, 2},    // more filters than one register block of every ISA
 };
 
 }  // namespace

@@ -4,15 +4,14 @@
 // only `filters` columns, too thin to run near the FMA peak, and im2col writes 25 values for every
 // pixel it reads, forward and again in backward.
 //
-// Here the vectors run along an output row instead, `strip` pixels at a time, with the row's input
-// (zero-padded, one channel at a time) as a contiguous buffer: a tap (ky, kx, c) is one FMA of the
-// input shifted by kx with the tap's weight broadcast, into accumulators of `block` filters that stay
-// in registers for all the taps. A strip is two vectors of the ISA the loops are compiled for
-// (isa_dispatch.hpp; GCC/Clang vector types): 32 pixels with AVX-512, 16 with AVX2, so 4 filters take
-// 8 accumulator registers on every ISA. The weight gradient turns this around: its vectors run along
-// the filters of one output pixel's dy, each tap's input value is broadcast, and a block of taps'
-// accumulators stays in registers over all the pixels. NHWC images, (kh, kw, c, filters) kernels,
-// any padding.
+// Here each image is zero-padded once (so every tap of every output pixel is in bounds) and the
+// vectors run along the filters: a tap's weights for a block of filters are a few vectors, each
+// output pixel's input value under the tap is broadcast, and the accumulators of a block of pixels
+// stay in registers over all the taps. The weight gradient turns the roles around: the vectors run
+// along the filters of one pixel's dy, each tap's input value is broadcast, and a block of taps'
+// accumulators stays in registers over all the pixels. The loops are written with GCC/Clang vector
+// types of the width of the ISA they are compiled for (isa_dispatch.hpp). NHWC images,
+// (kh, kw, c, filters) kernels, any padding.
 #include <algorithm>
 #include <cstddef>
 #include <cstring>
@@ -24,9 +23,6 @@
 #include "loom/kernels/isa_dispatch.hpp"
 
 namespace loom::kernels::direct {
-
-inline constexpr std::size_t strip = 32;  // output pixels per row buffer block: the widest strip
-inline constexpr std::size_t block = 4;   // filters per register block
 
 // Where these loops apply, and where they beat im2col + GEMM (LeNet's first layer at batch 128 on
 // 2 threads: forward 1.6 ms against 3.1, weight gradient 1.0 against 3.2; docs/performance.md).
@@ -47,22 +43,6 @@ template <class V, class T>
     std::memcpy(&v, p, sizeof v);
 }
 
-// The input rows of one output row, as `c` zero-padded channel rows: rows[(ky * c + ch) * width + i]
-// holds input pixel i - pad_left of row oy + ky - pad_top (zero outside the image), for i < width.
-template <class T>
-void gather_rows(const T* image, const ConvGeometry& g, std::size_t oy, std::size_t width, T* rows) {
-    for (std::size_t ky = 0; ky < g.kh; ++ky) {
-        const std::ptrdiff_t iy = static_cast<std::ptrdiff_t>(oy + ky) - static_cast<std::ptrdiff_t>(g.pad_top);
-        for (std::size_t ch = 0; ch < g.c; ++ch) {
-            T* row = rows + (ky * g.c + ch) * width;
-            std::fill(row, row + width, T(0));
-            if (iy < 0 || iy >= static_cast<std::ptrdiff_t>(g.h)) continue;
-            const T* src = image + static_cast<std::size_t>(iy) * g.w * g.c + ch;
-            for (std::size_t ix = 0; ix < g.w; ++ix) row[ix + g.pad_left] = src[ix * g.c];
-        }
-    }
-}
-
 // A grow-only buffer per thread and purpose, so that training steps after the first allocate nothing.
 template <class T, int purpose>
 std::vector<T>& scratch(std::size_t size) {
@@ -71,61 +51,131 @@ std::vector<T>& scratch(std::size_t size) {
     return buffer;
 }
 
-// Padded width of a row buffer: every strip of the output row plus the kernel's reach.
-inline std::size_t row_width(const ConvGeometry& g) { return (g.ow + strip - 1) / strip * strip + g.kw; }
+// Vector registers of the ISA whose vectors are VectorBytes wide: the register blocks are sized for them.
+template <std::size_t VectorBytes>
+inline constexpr std::size_t vector_registers = VectorBytes == 64 ? 32 : 16;
+
+// Zero columns after each padded row beyond the kernel's reach: a block of output pixels that runs
+// past the row's end still reads inside the buffer (those outputs are not stored).
+inline constexpr std::size_t row_slack = 16;
+
+// Row length (in pixels) of an image padded for a stride-1 geometry.
+inline std::size_t padded_width(const ConvGeometry& g) { return g.ow + g.kw - 1 + row_slack; }
+inline std::size_t padded_size(const ConvGeometry& g) { return (g.oh + g.kh - 1) * padded_width(g) * g.c; }
+
+// count images from x, zero-padded to padded_size(g) values each.
+template <class T>
+void pad_images(const T* x, std::size_t count, const ConvGeometry& g, T* padded) {
+    const std::size_t pw = padded_width(g), size = padded_size(g);
+    std::fill(padded, padded + count * size, T(0));
+    for (std::size_t n = 0; n < count; ++n)
+        for (std::size_t iy = 0; iy < g.h; ++iy)
+            std::copy_n(x + n * g.input_size() + iy * g.w * g.c, g.w * g.c,
+                        padded + n * size + ((iy + g.pad_top) * pw + g.pad_left) * g.c);
+}
+
+// Where tap (ky, kx, ch) reads in a padded image, relative to an output pixel's top-left input.
+inline void tap_offsets(const ConvGeometry& g, std::size_t* offsets) {
+    const std::size_t pw = padded_width(g);
+    for (std::size_t ky = 0; ky < g.kh; ++ky)
+        for (std::size_t kx = 0; kx < g.kw; ++kx)
+            for (std::size_t ch = 0; ch < g.c; ++ch) offsets[(ky * g.kw + kx) * g.c + ch] = (ky * pw + kx) * g.c + ch;
+}
+
+// Output pixels per register block of the forward pass: as many as the registers hold next to the
+// FV weight vectors (AVX-512 with 20 filters: 14 pixels x 2 vectors).
+template <std::size_t VectorBytes, std::size_t FV>
+inline constexpr std::size_t pixel_block = std::min<std::size_t>(row_slack, (vector_registers<VectorBytes> - FV - 1) / FV);
+
+// One padded image's output for the filters [f0, f0 + FV lanes) (fewer at the last block): y (oh x
+// ow x f) = bias + the sum over taps of the input under the tap times the tap's weights. `weights`
+// holds the block's weights tap by tap, FV vectors each (zeros past the last filter), `bias` FV vectors.
+template <class V, std::size_t FV, class T>
+[[gnu::always_inline]] inline void forward_image(const T* padded, const ConvGeometry& g, const std::size_t* offsets,
+                                                 const T* weights, const T* bias, std::size_t f, std::size_t f0, T* y) {
+    constexpr std::size_t lanes = sizeof(V) / sizeof(T), width = FV * lanes, PB = pixel_block<sizeof(V), FV>;
+    const std::size_t taps = g.kh * g.kw * g.c, pw = padded_width(g), filters = std::min(width, f - f0);
+    V b[FV];
+    for (std::size_t v = 0; v < FV; ++v) load(b[v], bias + v * lanes);
+    for (std::size_t oy = 0; oy < g.oh; ++oy)
+        for (std::size_t ox0 = 0; ox0 < g.ow; ox0 += PB) {
+            V acc[PB][FV];
+#pragma GCC unroll 16
+            for (std::size_t p = 0; p < PB; ++p)
+                for (std::size_t v = 0; v < FV; ++v) acc[p][v] = b[v];
+            const T* in = padded + (oy * pw + ox0) * g.c;
+            for (std::size_t t = 0; t < taps; ++t) {
+                V w[FV];
+#pragma GCC unroll 4
+                for (std::size_t v = 0; v < FV; ++v) load(w[v], weights + t * width + v * lanes);
+                const T* tap = in + offsets[t];
+#pragma GCC unroll 16
+                for (std::size_t p = 0; p < PB; ++p) {
+                    const T value = tap[p * g.c];
+#pragma GCC unroll 4
+                    for (std::size_t v = 0; v < FV; ++v) acc[p][v] += value * w[v];
+                }
+            }
+            for (std::size_t p = 0; p < PB && ox0 + p < g.ow; ++p) {
+                T* out = y + (oy * g.ow + ox0 + p) * f + f0;
+                // Whole vectors also where the lanes past the last filter land on the next pixels,
+                // stored after this one: with one block of filters, and inside this image (the next
+                // image may belong to another thread).
+                const std::size_t at = (oy * g.ow + ox0 + p) * f;
+                if (filters == width || (filters == f && at + width <= g.output_positions() * f)) {
+#pragma GCC unroll 4
+                    for (std::size_t v = 0; v < FV; ++v) std::memcpy(out + v * lanes, &acc[p][v], sizeof(V));
+                } else {
+                    T values[width];
+                    std::memcpy(values, acc[p], sizeof values);
+                    std::copy_n(values, filters, out);
+                }
+            }
+        }
+}
 
 }  // namespace detail
 
 // y (samples x oh x ow x f) = conv(x, w) + bias, for a stride-1 geometry.
 template <class T>
 void forward(const T* x, std::size_t samples, const ConvGeometry& g, const T* w, std::size_t f, const T* bias, T* y) {
-    const std::size_t width = detail::row_width(g), taps = g.kh * g.kw * g.c;
-    const std::size_t f_padded = (f + block - 1) / block * block;
-    // The weights with the filters padded to whole blocks (zeros), tap-major as in w.
-    std::vector<T>& weights = detail::scratch<T, 0>(taps * f_padded);
-    std::vector<T>& b = detail::scratch<T, 1>(f_padded);
-    std::fill(weights.begin(), weights.end(), T(0));
-    std::fill(b.begin(), b.end(), T(0));
-    for (std::size_t t = 0; t < taps; ++t) std::copy_n(w + t * f, f, weights.data() + t * f_padded);
-    std::copy_n(bias, f, b.data());
+    const std::size_t taps = g.kh * g.kw * g.c;
+    std::vector<std::size_t>& offsets = detail::scratch<std::size_t, 0>(taps);
+    detail::tap_offsets(g, offsets.data());
     const Isa isa = active_isa();
-    parallel_for(samples * g.oh, 16, [&](std::size_t begin, std::size_t end) {
-        std::vector<T>& rows = detail::scratch<T, 2>(g.kh * g.c * width);
-        run_for_isa(isa, [&](auto bytes) {
-            using V = typename detail::VectorOf<T, decltype(bytes)::value>::type;
-            constexpr std::size_t lanes = sizeof(V) / sizeof(T), pixels = 2 * lanes;
-            for (std::size_t r = begin; r < end; ++r) {  // output row oy of sample n
-                const std::size_t n = r / g.oh, oy = r % g.oh;
-                detail::gather_rows(x + n * g.input_size(), g, oy, width, rows.data());
-                T* out = y + r * g.ow * f;
-                for (std::size_t x0 = 0; x0 < g.ow; x0 += pixels) {
-                    const std::size_t valid = std::min(pixels, g.ow - x0);
-                    for (std::size_t f0 = 0; f0 < f_padded; f0 += block) {
-                        V acc[block][2] = {};
-                        for (std::size_t ky = 0; ky < g.kh; ++ky)
-                            for (std::size_t kx = 0; kx < g.kw; ++kx)
-                                for (std::size_t ch = 0; ch < g.c; ++ch) {
-                                    const T* in = rows.data() + (ky * g.c + ch) * width + x0 + kx;
-                                    V in0, in1;
-                                    detail::load(in0, in);
-                                    detail::load(in1, in + lanes);
-                                    const T* tap = weights.data() + ((ky * g.kw + kx) * g.c + ch) * f_padded + f0;
-#pragma GCC unroll 4
-                                    for (std::size_t j = 0; j < block; ++j) {
-                                        acc[j][0] += tap[j] * in0;
-                                        acc[j][1] += tap[j] * in1;
-                                    }
-                                }
-                        // NHWC wants each pixel's filters together: a small transpose on the way out.
-                        const std::size_t filters = std::min(block, f - std::min(f, f0));
-                        T values[block][pixels];
-                        std::memcpy(values, acc, sizeof values);
-                        for (std::size_t i = 0; i < valid; ++i)
-                            for (std::size_t j = 0; j < filters; ++j) out[(x0 + i) * f + f0 + j] = values[j][i] + b[f0 + j];
+    std::size_t lanes = 0;
+    run_for_isa(isa, [&](auto bytes) { lanes = decltype(bytes)::value / sizeof(T); });
+    const std::size_t fv = std::min<std::size_t>((f + lanes - 1) / lanes, 4), width = fv * lanes;
+    const std::size_t blocks = (f + width - 1) / width, block_size = (taps + 1) * width;
+    // Per block of filters: the weights tap by tap, then the biases, zeros past the last filter.
+    std::vector<T>& weights = detail::scratch<T, 0>(blocks * block_size);
+    std::fill(weights.begin(), weights.begin() + static_cast<std::ptrdiff_t>(blocks * block_size), T(0));
+    for (std::size_t fb = 0; fb < blocks; ++fb) {
+        const std::size_t f0 = fb * width, filters = std::min(width, f - f0);
+        T* block = weights.data() + fb * block_size;
+        for (std::size_t t = 0; t < taps; ++t) std::copy_n(w + t * f + f0, filters, block + t * width);
+        std::copy_n(bias + f0, filters, block + taps * width);
+    }
+    const T* all_weights = weights.data();
+    parallel_for(samples, 1, [&](std::size_t begin, std::size_t end) {
+        std::vector<T>& padded = detail::scratch<T, 1>(detail::padded_size(g));
+        for (std::size_t n = begin; n < end; ++n) {
+            detail::pad_images(x + n * g.input_size(), 1, g, padded.data());
+            T* out = y + n * g.output_positions() * f;
+            run_for_isa(isa, [&](auto bytes) {
+                using V = typename detail::VectorOf<T, decltype(bytes)::value>::type;
+                for (std::size_t fb = 0; fb < blocks; ++fb) {
+                    const T* block = all_weights + fb * block_size;
+                    const T* b = block + taps * width;
+                    switch (fv) {
+                        case 1: detail::forward_image<V, 1>(padded.data(), g, offsets.data(), block, b, f, fb * width, out); break;
+                        case 2: detail::forward_image<V, 2>(padded.data(), g, offsets.data(), block, b, f, fb * width, out); break;
+                        case 3: detail::forward_image<V, 3>(padded.data(), g, offsets.data(), block, b, f, fb * width, out); break;
+                        default: detail::forward_image<V, 4>(padded.data(), g, offsets.data(), block, b, f, fb * width, out);
                     }
                 }
-            }
-        });
+            });
+        }
     });
 }
 
@@ -134,7 +184,7 @@ namespace detail {
 // Taps per register block of the weight gradient: as many as the registers hold next to `fv`
 // dy vectors (32 vector registers with AVX-512, 16 otherwise), at most 14 (25 taps: two blocks).
 template <std::size_t VectorBytes, std::size_t FV>
-inline constexpr std::size_t tap_block = std::min<std::size_t>(14, ((VectorBytes == 64 ? 32 : 16) - FV - 1) / FV);
+inline constexpr std::size_t tap_block = std::min<std::size_t>(14, (vector_registers<VectorBytes> - FV - 1) / FV);
 
 // The partial weight gradient of one slice of samples: sum[t * f + k] = sum over the slice's pixels
 // of the padded input under tap t times dy of filter k. The vectors run along the filters (FV
@@ -145,14 +195,14 @@ template <class V, std::size_t FV, class T>
 [[gnu::always_inline]] inline void weight_gradient_slice(const T* padded, std::size_t count, const ConvGeometry& g, const std::size_t* offsets,
                            const T* dy, const T* dy_end, std::size_t f, T* sum) {
     constexpr std::size_t lanes = sizeof(V) / sizeof(T), width = FV * lanes, TB = tap_block<sizeof(V), FV>;
-    const std::size_t taps = g.kh * g.kw * g.c, pw = g.ow + g.kw - 1, padded_size = (g.oh + g.kh - 1) * pw * g.c;
+    const std::size_t taps = g.kh * g.kw * g.c, pw = padded_width(g), size = padded_size(g);
     for (std::size_t f0 = 0; f0 < f; f0 += width) {
         for (std::size_t t0 = 0; t0 < taps; t0 += TB) {
             std::size_t off[TB];
             for (std::size_t j = 0; j < TB; ++j) off[j] = t0 + j < taps ? offsets[t0 + j] : 0;  // spare taps: discarded
             V acc[TB][FV] = {};
             for (std::size_t n = 0; n < count; ++n) {
-                const T* image = padded + n * padded_size;
+                const T* image = padded + n * size;
                 const T* d = dy + n * g.output_positions() * f + f0;
                 for (std::size_t oy = 0; oy < g.oh; ++oy)
                     for (std::size_t ox = 0; ox < g.ow; ++ox, d += f) {
@@ -189,27 +239,18 @@ template <class V, std::size_t FV, class T>
 // depend on the thread count.
 template <class T>
 void weight_gradient(const T* x, std::size_t samples, const ConvGeometry& g, const T* dy, std::size_t f, T* dw) {
-    const std::size_t taps = g.kh * g.kw * g.c, ph = g.oh + g.kh - 1, pw = g.ow + g.kw - 1;
-    const std::size_t padded_size = ph * pw * g.c;
+    const std::size_t taps = g.kh * g.kw * g.c, padded_size = detail::padded_size(g);
     const std::size_t slices = std::min<std::size_t>(samples, 16), per_slice = (samples + slices - 1) / slices;
     std::vector<T>& partial = detail::scratch<T, 3>(slices * taps * f);
-    // Where tap (ky, kx, ch) reads in a padded image, relative to the output pixel's top-left input.
     std::vector<std::size_t>& offsets = detail::scratch<std::size_t, 6>(taps);
-    for (std::size_t ky = 0; ky < g.kh; ++ky)
-        for (std::size_t kx = 0; kx < g.kw; ++kx)
-            for (std::size_t ch = 0; ch < g.c; ++ch) offsets[(ky * g.kw + kx) * g.c + ch] = (ky * pw + kx) * g.c + ch;
+    detail::tap_offsets(g, offsets.data());
     const T* dy_end = dy + samples * g.output_positions() * f;
     const Isa isa = active_isa();
     parallel_for(slices, 1, [&](std::size_t begin, std::size_t end) {
         std::vector<T>& padded = detail::scratch<T, 4>(per_slice * padded_size);
         for (std::size_t s = begin; s < end; ++s) {
             const std::size_t first = samples * s / slices, count = samples * (s + 1) / slices - first;
-            // The slice's images, zero-padded so that every tap of every output pixel is in bounds.
-            std::fill(padded.begin(), padded.begin() + static_cast<std::ptrdiff_t>(count * padded_size), T(0));
-            for (std::size_t n = 0; n < count; ++n)
-                for (std::size_t iy = 0; iy < g.h; ++iy)
-                    std::copy_n(x + (first + n) * g.input_size() + iy * g.w * g.c, g.w * g.c,
-                                padded.data() + n * padded_size + ((iy + g.pad_top) * pw + g.pad_left) * g.c);
+            detail::pad_images(x + first * g.input_size(), count, g, padded.data());
             T* sum = partial.data() + s * taps * f;
             const T* d = dy + first * g.output_positions() * f;
             run_for_isa(isa, [&](auto bytes) {
