@@ -13,6 +13,8 @@ namespace loom {
 template <class T, class Fn>
 class Activation : public Layer<T> {
 public:
+    using Function = Fn;
+
     std::string type() const override { return Fn::name; }
     std::unique_ptr<Layer<T>> clone() const override { return std::make_unique<Activation>(*this); }
 

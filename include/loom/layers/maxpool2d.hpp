@@ -23,30 +23,30 @@ public:
 
     std::unique_ptr<Layer<T>> clone() const override { return std::make_unique<MaxPool2D>(*this); }
 
-    TensorView<const T> forward(TensorView<const T> x, bool) override {
-        this->check_input(x);
-        x_ = x;
-        const std::size_t n = x.dim(0);
-        y_.resize({n, oh_, ow_, in_c_});
-        parallel_for(n, 1, [&](std::size_t begin, std::size_t end) {
-            for (std::size_t s = begin; s < end; ++s)
-                for (std::size_t oy = 0; oy < oh_; ++oy)
-                    for (std::size_t ox = 0; ox < ow_; ++ox) {
-                        T* best = y_.data() + ((s * oh_ + oy) * ow_ + ox) * in_c_;
-                        std::fill(best, best + in_c_, -std::numeric_limits<T>::infinity());
-                        for_each_window_pixel(x.data(), s, oy, ox, [best, channels = in_c_](const T* pixel) {
-#pragma omp simd
-                            for (std::size_t ch = 0; ch < channels; ++ch) best[ch] = pixel[ch] > best[ch] ? pixel[ch] : best[ch];
-                        });
-                    }
-        });
+    TensorView<const T> forward(TensorView<const T> x, bool) override { return pool(x); }
+
+    // forward, then apply(y, y, count) on the pooled values in place. For an element-wise,
+    // non-decreasing f, max(f(a), f(b)) = f(max(a, b)): Sequential's inference runs an activation
+    // followed by this layer as this, with f on a quarter of the values (model/layer_fusion.hpp).
+    template <class Apply>
+    TensorView<const T> forward_then(TensorView<const T> x, Apply&& apply) {
+        pool(x);
+        parallel_for(y_.size(), 1 << 15, [&](std::size_t b, std::size_t e) { apply(y_.data() + b, y_.data() + b, e - b); });
         return y_.view();
     }
 
-    // The gradient of each output goes to the first input of its window equal to the maximum, found
-    // by comparing with the stored input rather than remembered in forward: forward stays a pure,
-    // vectorised max and no index array is written.
     TensorView<const T> backward(TensorView<const T> g) override {
+        return backward_through(g, [](T) { return T(1); });
+    }
+
+    // backward for an input that is an activation's output y: the routed gradient times
+    // derivative(y) (the activation's backward, in the same pass over memory; Sequential's training
+    // runs an activation followed by this layer as this).
+    template <class Derivative>
+    TensorView<const T> backward_through(TensorView<const T> g, Derivative&& derivative) {
+        // The gradient of each output goes to the first input of its window equal to the maximum,
+        // found by comparing with the stored input rather than remembered in forward: forward stays
+        // a pure, vectorised max and no index array is written.
         const std::size_t n = y_.dim(0);
         this->check_grad(g, n);
         if (!this->input_gradient_needed()) return {};
@@ -76,7 +76,8 @@ public:
                                 for (std::size_t ch = 0; ch < channels; ++ch) {
                                     // A 0/1 factor rather than a select, which GCC does not vectorise here.
                                     const T take = static_cast<T>(pixel[ch] == best[ch]) * left[ch];
-                                    target[ch] = tiles ? take : target[ch] + take;
+                                    const T scaled = take * derivative(pixel[ch]);
+                                    target[ch] = tiles ? scaled : target[ch] + scaled;
                                     left[ch] -= take;
                                 }
                             });
@@ -114,6 +115,26 @@ protected:
     }
 
 private:
+    TensorView<const T> pool(TensorView<const T> x) {
+        this->check_input(x);
+        x_ = x;
+        const std::size_t n = x.dim(0);
+        y_.resize({n, oh_, ow_, in_c_});
+        parallel_for(n, 1, [&](std::size_t begin, std::size_t end) {
+            for (std::size_t s = begin; s < end; ++s)
+                for (std::size_t oy = 0; oy < oh_; ++oy)
+                    for (std::size_t ox = 0; ox < ow_; ++ox) {
+                        T* best = y_.data() + ((s * oh_ + oy) * ow_ + ox) * in_c_;
+                        std::fill(best, best + in_c_, -std::numeric_limits<T>::infinity());
+                        for_each_window_pixel(x.data(), s, oy, ox, [best, channels = in_c_](const T* pixel) {
+#pragma omp simd
+                            for (std::size_t ch = 0; ch < channels; ++ch) best[ch] = pixel[ch] > best[ch] ? pixel[ch] : best[ch];
+                        });
+                    }
+        });
+        return y_.view();
+    }
+
     // Calls visit(pointer to the channels of pixel (iy, ix)) for every in-bounds pixel of the window
     // of output (oy, ox) of sample s, row by row.
     template <class Visit>

@@ -25,6 +25,7 @@
 #include "loom/losses/loss.hpp"
 #include "loom/model/batch_checks.hpp"
 #include "loom/model/fit_options.hpp"
+#include "loom/model/layer_fusion.hpp"
 #include "loom/model/model_file.hpp"
 #include "loom/model/model_summary.hpp"
 #include "loom/model/training_loop.hpp"
@@ -103,14 +104,24 @@ public:
         const std::lock_guard lock(*mutex_);
         check_batch<T>(x, input_shape_, "input");
         TensorView<const T> h = x;
-        for (auto& layer : layers_) h = layer->forward(h, training);
+        for (std::size_t i = 0; i < layers_.size(); ++i) {
+            if (!training && i + 1 < layers_.size() && detail::fused_forward(*layers_[i], *layers_[i + 1], h, h)) {
+                ++i;  // an activation and a pool in one pass (layer_fusion.hpp)
+                continue;
+            }
+            h = layers_[i]->forward(h, training);
+        }
         return h;
     }
 
     // Back-propagates d(loss)/d(output of layer `from - 1`) through layers [0, from).
     void backward(TensorView<const T> grad, std::size_t from) {
         for (std::size_t i = from; i-- > 0;) {
-            grad = layers_[i]->backward(grad);
+            if (i > 0 && detail::fused_backward(*layers_[i], *layers_[i - 1], grad, grad)) {
+                --i;  // a pool and the activation before it in one pass (layer_fusion.hpp)
+            } else {
+                grad = layers_[i]->backward(grad);
+            }
             if (!layers_[i]->input_gradient_needed()) break;  // nothing below it has parameters
         }
     }

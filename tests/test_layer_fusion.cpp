@@ -1,0 +1,104 @@
+// Sequential's fused activation + MaxPool2D pairs (model/layer_fusion.hpp): inference and training
+// gradients against the same layers run one by one, for each activation, tiling and overlapping
+// windows, float and double.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "loom/loom.hpp"
+
+namespace {
+
+template <class T>
+void fill_random(loom::Tensor<T>& t, loom::Rng& rng) {
+    for (std::size_t i = 0; i < t.size(); ++i) t[i] = static_cast<T>(rng.uniform(-1, 1));
+}
+
+template <class T>
+std::unique_ptr<loom::Layer<T>> make_activation(const std::string& name) {
+    if (name == "tanh") return std::make_unique<loom::Tanh<T>>();
+    if (name == "sigmoid") return std::make_unique<loom::Sigmoid<T>>();
+    return std::make_unique<loom::ReLU<T>>();
+}
+
+// conv -> activation -> pool -> flatten -> dense -> softmax, with a pool of the given window and stride.
+template <class T>
+loom::Sequential<T> model(const std::string& activation, std::size_t pool, std::size_t stride) {
+    loom::Sequential<T> net({9, 8, 2}, 7);
+    net.template add<loom::Conv2D>(5, 3, loom::Padding::Same);
+    net.add(make_activation<T>(activation));
+    net.template add<loom::MaxPool2D>(pool, stride);
+    net.template add<loom::Flatten>().template add<loom::Dense>(4).template add<loom::Softmax>();
+    net.compile(loom::CrossEntropy{}, loom::SGD(0.1));
+    return net;
+}
+
+// The layers of `net` run one by one: forward, then backward of the summed loss's gradient p - y.
+template <class T>
+void unfused(loom::Sequential<T>& net, const loom::Tensor<T>& x, const loom::Tensor<T>& y, loom::Tensor<T>& out,
+             std::vector<loom::Tensor<T>>& grads) {
+    loom::TensorView<const T> h = x;
+    for (std::size_t i = 0; i < net.size(); ++i) h = net.layer(i).forward(h, true);
+    out = loom::Tensor<T>(h);
+    loom::Tensor<T> g(h.shape());
+    for (std::size_t i = 0; i < g.size(); ++i) g[i] = (h[i] - y[i]) / static_cast<T>(x.dim(0));
+    loom::TensorView<const T> gv = g;
+    for (std::size_t i = net.size() - 1; i-- > 0;) gv = net.layer(i).backward(gv);  // Softmax fused into the loss
+    grads.clear();
+    for (const auto& p : net.parameters()) grads.emplace_back(*p.grad);
+}
+
+template <class T>
+void check_pair(const std::string& activation, std::size_t pool, std::size_t stride, double tolerance) {
+    CAPTURE(activation);
+    CAPTURE(pool);
+    CAPTURE(stride);
+    auto net = model<T>(activation, pool, stride);
+    loom::Rng rng(3);
+    loom::Tensor<T> x(loom::Shape{3, 9, 8, 2}), y(loom::Shape{3, 4});
+    fill_random(x, rng);
+    for (std::size_t s = 0; s < 3; ++s) y[s * 4 + s % 4] = 1;
+
+    loom::Tensor<T> expected_out;
+    std::vector<loom::Tensor<T>> expected_grads;
+    unfused(net, x, y, expected_out, expected_grads);
+
+    const loom::Tensor<T> out(net.forward(x, false));  // inference: fused
+    for (std::size_t i = 0; i < out.size(); ++i) CHECK(out[i] == doctest::Approx(expected_out[i]).epsilon(tolerance));
+    net.compute_gradients(x, y);  // training: fused backward
+    const auto params = net.parameters();
+    for (std::size_t k = 0; k < params.size(); ++k)
+        for (std::size_t i = 0; i < params[k].grad->size(); ++i)
+            CHECK((*params[k].grad)[i] == doctest::Approx(expected_grads[k][i]).epsilon(tolerance));
+}
+
+}  // namespace
+
+TEST_CASE("fused activation + MaxPool2D: inference and gradients as the layers one by one (double)") {
+    for (const char* activation : {"tanh", "sigmoid", "relu"}) {
+        check_pair<double>(activation, 2, 2, 1e-12);  // windows that tile the image
+        check_pair<double>(activation, 3, 2, 1e-12);  // overlapping windows, a ragged edge
+    }
+}
+
+TEST_CASE("fused activation + MaxPool2D: float, as LeNet uses it") {
+    for (const char* activation : {"tanh", "sigmoid", "relu"}) check_pair<float>(activation, 2, 2, 1e-5);
+}
+
+TEST_CASE("fused activation + MaxPool2D: the training gradient is bitwise the unfused one where windows tile") {
+    auto fused = model<float>("tanh", 2, 2);
+    loom::Rng rng(9);
+    loom::Tensor<float> x(loom::Shape{2, 9, 8, 2}), y(loom::Shape{2, 4});
+    fill_random(x, rng);
+    y[1] = y[6] = 1;
+    loom::Tensor<float> out;
+    std::vector<loom::Tensor<float>> expected;
+    unfused(fused, x, y, out, expected);
+    fused.compute_gradients(x, y);
+    const auto params = fused.parameters();
+    for (std::size_t k = 0; k < params.size(); ++k)
+        for (std::size_t i = 0; i < params[k].grad->size(); ++i) CHECK((*params[k].grad)[i] == expected[k][i]);
+}
