@@ -6,20 +6,20 @@
 // row after row.
 #include <algorithm>
 #include <cstddef>
-#include <vector>
 
 #include "loom/core/parallel.hpp"
 #include "loom/kernels/isa_dispatch.hpp"
+#include "loom/kernels/scratch_buffer.hpp"
 
 namespace loom::kernels {
+
+enum class ColumnSumsBuffer { Partial };
 
 template <class T>
 void column_sums(const T* m, std::size_t rows, std::size_t cols, T* out) {
     constexpr std::size_t per_slice = std::size_t{1} << 16, max_slices = 16;  // elements
     const std::size_t slices = std::clamp<std::size_t>(rows * cols / per_slice, 1, std::min<std::size_t>(max_slices, std::max<std::size_t>(rows, 1)));
-    thread_local std::vector<T> partial;
-    if (partial.size() < slices * cols) partial.resize(slices * cols);
-    T* sums = partial.data();
+    T* sums = loom::detail::scratch<T, ColumnSumsBuffer::Partial>(slices * cols);
     const Isa isa = active_isa();
     parallel_for(slices, 1, [&](std::size_t begin, std::size_t end) {
         run_for_isa(isa, [&] {

@@ -15,12 +15,12 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstring>
-#include <vector>
 
 #include "loom/core/parallel.hpp"
 #include "loom/kernels/cpu_features.hpp"
 #include "loom/kernels/im2col.hpp"
 #include "loom/kernels/isa_dispatch.hpp"
+#include "loom/kernels/scratch_buffer.hpp"
 
 namespace loom::kernels::direct {
 
@@ -43,13 +43,8 @@ template <class V, class T>
     std::memcpy(&v, p, sizeof v);
 }
 
-// A grow-only buffer per thread and purpose, so that training steps after the first allocate nothing.
-template <class T, int purpose>
-std::vector<T>& scratch(std::size_t size) {
-    thread_local std::vector<T> buffer;
-    if (buffer.size() < size) buffer.resize(size);
-    return buffer;
-}
+// The per-thread scratch buffers of these loops (scratch_buffer.hpp).
+enum class Buffer { Weights, Offsets, Padded, Partial };
 
 // Vector registers of the ISA whose vectors are VectorBytes wide: the register blocks are sized for them.
 template <std::size_t VectorBytes>
@@ -140,38 +135,37 @@ template <class V, std::size_t FV, class T>
 template <class T>
 void forward(const T* x, std::size_t samples, const ConvGeometry& g, const T* w, std::size_t f, const T* bias, T* y) {
     const std::size_t taps = g.kh * g.kw * g.c;
-    std::vector<std::size_t>& offsets = detail::scratch<std::size_t, 0>(taps);
-    detail::tap_offsets(g, offsets.data());
+    std::size_t* offsets = loom::detail::scratch<std::size_t, detail::Buffer::Offsets>(taps);
+    detail::tap_offsets(g, offsets);
     const Isa isa = active_isa();
     std::size_t lanes = 0;
     run_for_isa(isa, [&](auto bytes) { lanes = decltype(bytes)::value / sizeof(T); });
     const std::size_t fv = std::min<std::size_t>((f + lanes - 1) / lanes, 4), width = fv * lanes;
     const std::size_t blocks = (f + width - 1) / width, block_size = (taps + 1) * width;
     // Per block of filters: the weights tap by tap, then the biases, zeros past the last filter.
-    std::vector<T>& weights = detail::scratch<T, 0>(blocks * block_size);
-    std::fill(weights.begin(), weights.begin() + static_cast<std::ptrdiff_t>(blocks * block_size), T(0));
+    T* const weights = loom::detail::scratch<T, detail::Buffer::Weights>(blocks * block_size);
+    std::fill(weights, weights + blocks * block_size, T(0));
     for (std::size_t fb = 0; fb < blocks; ++fb) {
         const std::size_t f0 = fb * width, filters = std::min(width, f - f0);
-        T* block = weights.data() + fb * block_size;
+        T* block = weights + fb * block_size;
         for (std::size_t t = 0; t < taps; ++t) std::copy_n(w + t * f + f0, filters, block + t * width);
         std::copy_n(bias + f0, filters, block + taps * width);
     }
-    const T* all_weights = weights.data();
     parallel_for(samples, 1, [&](std::size_t begin, std::size_t end) {
-        std::vector<T>& padded = detail::scratch<T, 1>(detail::padded_size(g));
+        T* const padded = loom::detail::scratch<T, detail::Buffer::Padded>(detail::padded_size(g));
         for (std::size_t n = begin; n < end; ++n) {
-            detail::pad_images(x + n * g.input_size(), 1, g, padded.data());
+            detail::pad_images(x + n * g.input_size(), 1, g, padded);
             T* out = y + n * g.output_positions() * f;
             run_for_isa(isa, [&](auto bytes) {
                 using V = typename detail::VectorOf<T, decltype(bytes)::value>::type;
                 for (std::size_t fb = 0; fb < blocks; ++fb) {
-                    const T* block = all_weights + fb * block_size;
+                    const T* block = weights + fb * block_size;
                     const T* b = block + taps * width;
                     switch (fv) {
-                        case 1: detail::forward_image<V, 1>(padded.data(), g, offsets.data(), block, b, f, fb * width, out); break;
-                        case 2: detail::forward_image<V, 2>(padded.data(), g, offsets.data(), block, b, f, fb * width, out); break;
-                        case 3: detail::forward_image<V, 3>(padded.data(), g, offsets.data(), block, b, f, fb * width, out); break;
-                        default: detail::forward_image<V, 4>(padded.data(), g, offsets.data(), block, b, f, fb * width, out);
+                        case 1: detail::forward_image<V, 1>(padded, g, offsets, block, b, f, fb * width, out); break;
+                        case 2: detail::forward_image<V, 2>(padded, g, offsets, block, b, f, fb * width, out); break;
+                        case 3: detail::forward_image<V, 3>(padded, g, offsets, block, b, f, fb * width, out); break;
+                        default: detail::forward_image<V, 4>(padded, g, offsets, block, b, f, fb * width, out);
                     }
                 }
             });
@@ -241,26 +235,26 @@ template <class T>
 void weight_gradient(const T* x, std::size_t samples, const ConvGeometry& g, const T* dy, std::size_t f, T* dw) {
     const std::size_t taps = g.kh * g.kw * g.c, padded_size = detail::padded_size(g);
     const std::size_t slices = std::min<std::size_t>(samples, 16), per_slice = (samples + slices - 1) / slices;
-    std::vector<T>& partial = detail::scratch<T, 3>(slices * taps * f);
-    std::vector<std::size_t>& offsets = detail::scratch<std::size_t, 6>(taps);
-    detail::tap_offsets(g, offsets.data());
+    T* const partial = loom::detail::scratch<T, detail::Buffer::Partial>(slices * taps * f);
+    std::size_t* offsets = loom::detail::scratch<std::size_t, detail::Buffer::Offsets>(taps);
+    detail::tap_offsets(g, offsets);
     const T* dy_end = dy + samples * g.output_positions() * f;
     const Isa isa = active_isa();
     parallel_for(slices, 1, [&](std::size_t begin, std::size_t end) {
-        std::vector<T>& padded = detail::scratch<T, 4>(per_slice * padded_size);
+        T* const padded = loom::detail::scratch<T, detail::Buffer::Padded>(per_slice * padded_size);
         for (std::size_t s = begin; s < end; ++s) {
             const std::size_t first = samples * s / slices, count = samples * (s + 1) / slices - first;
-            detail::pad_images(x + first * g.input_size(), count, g, padded.data());
-            T* sum = partial.data() + s * taps * f;
+            detail::pad_images(x + first * g.input_size(), count, g, padded);
+            T* sum = partial + s * taps * f;
             const T* d = dy + first * g.output_positions() * f;
             run_for_isa(isa, [&](auto bytes) {
                 using V = typename detail::VectorOf<T, decltype(bytes)::value>::type;
                 constexpr std::size_t lanes = sizeof(V) / sizeof(T);
                 switch (std::min<std::size_t>((f + lanes - 1) / lanes, 4)) {
-                    case 1: detail::weight_gradient_slice<V, 1>(padded.data(), count, g, offsets.data(), d, dy_end, f, sum); break;
-                    case 2: detail::weight_gradient_slice<V, 2>(padded.data(), count, g, offsets.data(), d, dy_end, f, sum); break;
-                    case 3: detail::weight_gradient_slice<V, 3>(padded.data(), count, g, offsets.data(), d, dy_end, f, sum); break;
-                    default: detail::weight_gradient_slice<V, 4>(padded.data(), count, g, offsets.data(), d, dy_end, f, sum);
+                    case 1: detail::weight_gradient_slice<V, 1>(padded, count, g, offsets, d, dy_end, f, sum); break;
+                    case 2: detail::weight_gradient_slice<V, 2>(padded, count, g, offsets, d, dy_end, f, sum); break;
+                    case 3: detail::weight_gradient_slice<V, 3>(padded, count, g, offsets, d, dy_end, f, sum); break;
+                    default: detail::weight_gradient_slice<V, 4>(padded, count, g, offsets, d, dy_end, f, sum);
                 }
             });
         }

@@ -96,8 +96,8 @@ void gemm_rectangle(Transpose ta, Transpose tb, std::size_t m0, std::size_t m1, 
     if (m0 >= m1 || n0 >= n1) return;
 
     const std::size_t kc_max = std::min(KC, k);
-    T* const b_pack = gemm_buffer<T, GemmBuffer::PackedB>().reserve(kc_max * round_up(std::min(n1 - n0, NC), NR));
-    T* const a_pack = gemm_buffer<T, GemmBuffer::PackedA>().reserve(kc_max * round_up(std::min(m1 - m0, MC), MR));
+    T* const b_pack = scratch<T, GemmBuffer::PackedB>(kc_max * round_up(std::min(n1 - n0, NC), NR));
+    T* const a_pack = scratch<T, GemmBuffer::PackedA>(kc_max * round_up(std::min(m1 - m0, MC), MR));
 
     for (std::size_t jc = n0; jc < n1; jc += NC) {
         const std::size_t nc = std::min(NC, n1 - jc);
@@ -218,7 +218,7 @@ void gemm_dispatch(Transpose ta, Transpose tb, std::size_t m, std::size_t n, std
         const std::size_t most = std::max(Kernel::nr, transposed_c_scratch_elements / n / Kernel::nr * Kernel::nr);
         const std::size_t blocks_needed = (m + most - 1) / most;
         const std::size_t rows = round_up((m + blocks_needed - 1) / blocks_needed, Kernel::nr);  // balanced
-        T* s = gemm_buffer<T, GemmBuffer::TransposedC>().reserve(std::min(m, rows) * n);
+        T* s = scratch<T, GemmBuffer::TransposedC>(std::min(m, rows) * n);
         for (std::size_t m0 = 0; m0 < m; m0 += rows) {
             const std::size_t mb = std::min(rows, m - m0);
             const T* a_rows = ta == Transpose::No ? a + m0 * lda : a + m0;  // rows m0.. of op(A)

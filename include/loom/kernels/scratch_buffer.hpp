@@ -1,7 +1,7 @@
 #pragma once
-// The GEMM driver's per-thread scratch: packed A and B blocks and the C^T of narrow products. Training
-// calls gemm thousands of times with the same shapes; after the first call each buffer is big enough
-// and gemm no longer touches the heap.
+// The kernels' per-thread scratch: the GEMM's packed blocks, the convolutions' padded images and
+// transformed tiles, partial sums. Training calls each kernel thousands of times with the same
+// shapes; after the first call every buffer is big enough and no kernel touches the heap.
 #include <cstddef>
 #include <new>
 
@@ -40,12 +40,19 @@ private:
 // What a GEMM scratch buffer holds: packed A, packed B, or the C^T of a narrow product (gemm_driver.hpp).
 enum class GemmBuffer { PackedA, PackedB, TransposedC };
 
-// One buffer per thread and role. OpenMP keeps its worker threads alive between parallel regions,
-// so thread_local storage is reused across calls.
-template <class T, GemmBuffer role>
-ScratchBuffer<T>& gemm_buffer() {
+// One buffer per thread, element type and tag. The tag is a value of an enum naming what the buffer
+// holds (GemmBuffer::PackedA, ...), so that no two uses share one. OpenMP keeps its worker threads
+// alive between parallel regions, so thread_local storage is reused across calls.
+template <class T, auto Tag>
+ScratchBuffer<T>& scratch_buffer() {
     thread_local ScratchBuffer<T> buffer;
     return buffer;
+}
+
+// This thread's buffer for Tag, with room for at least `count` elements (its contents are undefined).
+template <class T, auto Tag>
+T* scratch(std::size_t count) {
+    return scratch_buffer<T, Tag>().reserve(count);
 }
 
 }  // namespace loom::detail

@@ -16,13 +16,13 @@
 // turned by 180 degrees and its channel axes swapped), so Conv2D uses this for both.
 #include <algorithm>
 #include <cstddef>
-#include <vector>
 
 #include "loom/core/parallel.hpp"
 #include "loom/kernels/cpu_features.hpp"
 #include "loom/kernels/gemm.hpp"
 #include "loom/kernels/im2col.hpp"
 #include "loom/kernels/isa_dispatch.hpp"
+#include "loom/kernels/scratch_buffer.hpp"
 
 namespace loom::kernels::winograd {
 
@@ -254,16 +254,14 @@ template <class T>
     }
 }
 
-template <class T>
-struct Scratch {
-    std::vector<T> window, v, m;
-    std::vector<T> sums, half;  // the weight gradient's per-slice sums and G^T (.) G (the calling thread's)
-};
+// The per-thread scratch buffers (scratch_buffer.hpp): a block's window and its partial transforms,
+// a group's transformed input and its products (or transformed output gradient), and the weight
+// gradient's per-slice sums and half-transformed total.
+enum class Buffer { Window, Input, Product, Sums, Half };
 
-template <class T>
-Scratch<T>& thread_scratch() {
-    thread_local Scratch<T> scratch;
-    return scratch;
+template <class T, Buffer buffer>
+T* scratch(std::size_t count) {
+    return loom::detail::scratch<T, buffer>(count);
 }
 
 }  // namespace detail
@@ -287,21 +285,20 @@ void convolve(const T* x, std::size_t samples, const ConvGeometry& g, const T* u
     const std::size_t groups = (blocks + group - 1) / group;
     const Isa isa = active_isa();
     parallel_for(groups, 1, [&](std::size_t begin, std::size_t end) {
-        auto& s = detail::thread_scratch<T>();
-        s.window.resize(std::max(2 * points * g.c, tile * block * f + block * block * f));
-        s.v.resize(points * group * g.c);
-        s.m.resize(points * group * f);
+        T* const window = detail::scratch<T, detail::Buffer::Window>(std::max(2 * points * g.c, tile * block * f + block * block * f));
+        T* const v = detail::scratch<T, detail::Buffer::Input>(points * group * g.c);
+        T* const m = detail::scratch<T, detail::Buffer::Product>(points * group * f);
         for (std::size_t q = begin; q < end; ++q) {
             const std::size_t first = q * group, count = std::min(group, blocks - first);
             // The transforms are loops over channels, vectorised as wide as the ISA allows.
             run_for_isa(isa, [&] {
-                detail::transform_input(x, g, block_rows, block_cols, first, count, s.window.data(), s.v.data());
+                detail::transform_input(x, g, block_rows, block_cols, first, count, window, v);
             });
             for (std::size_t p = 0; p < points; ++p)
-                gemm<T>(Transpose::No, Transpose::No, count, f, g.c, T(1), s.v.data() + p * count * g.c, g.c,
-                        u + p * g.c * f, f, T(0), s.m.data() + p * count * f, f);
+                gemm<T>(Transpose::No, Transpose::No, count, f, g.c, T(1), v + p * count * g.c, g.c, u + p * g.c * f, f,
+                        T(0), m + p * count * f, f);
             run_for_isa(isa, [&] {
-                detail::transform_output(s.m.data(), g, f, bias, block_rows, block_cols, first, count, s.window.data(), y);
+                detail::transform_output(m, g, f, bias, block_rows, block_cols, first, count, window, y);
             });
         }
     });
@@ -322,26 +319,24 @@ void weight_gradient(const T* x, std::size_t samples, const ConvGeometry& g, con
     const std::size_t group = blocks_per_group(g.c, f);
     const std::size_t groups = (blocks + group - 1) / group, slices = std::min<std::size_t>(groups, 8);
     const std::size_t matrices = points * g.c * f;  // one slice's sums: 36 (c x f) matrices
-    auto& sums = detail::thread_scratch<T>().sums;
-    sums.resize(slices * matrices);
+    T* const sums = detail::scratch<T, detail::Buffer::Sums>(slices * matrices);
     const Isa isa = active_isa();
     parallel_for(slices, 1, [&](std::size_t begin, std::size_t end) {
-        auto& s = detail::thread_scratch<T>();
-        s.window.resize(std::max(2 * points * g.c, (block * tile + 1) * f));
-        s.v.resize(points * group * g.c);
-        s.m.resize(points * group * f);
+        T* const window = detail::scratch<T, detail::Buffer::Window>(std::max(2 * points * g.c, (block * tile + 1) * f));
+        T* const v = detail::scratch<T, detail::Buffer::Input>(points * group * g.c);
+        T* const m = detail::scratch<T, detail::Buffer::Product>(points * group * f);
         for (std::size_t slice = begin; slice < end; ++slice) {
-            T* sum = sums.data() + slice * matrices;
+            T* sum = sums + slice * matrices;
             for (std::size_t q = groups * slice / slices; q < groups * (slice + 1) / slices; ++q) {
                 const std::size_t first = q * group, count = std::min(group, blocks - first);
                 run_for_isa(isa, [&] {
-                    detail::transform_input(x, g, block_rows, block_cols, first, count, s.window.data(), s.v.data());
-                    detail::transform_gradient(dy, g, f, block_rows, block_cols, first, count, s.window.data(), s.m.data());
+                    detail::transform_input(x, g, block_rows, block_cols, first, count, window, v);
+                    detail::transform_gradient(dy, g, f, block_rows, block_cols, first, count, window, m);
                 });
                 const T beta = q == groups * slice / slices ? T(0) : T(1);
                 for (std::size_t p = 0; p < points; ++p)
-                    gemm<T>(Transpose::Yes, Transpose::No, g.c, f, count, T(1), s.v.data() + p * count * g.c, g.c,
-                            s.m.data() + p * count * f, f, beta, sum + p * g.c * f, f);
+                    gemm<T>(Transpose::Yes, Transpose::No, g.c, f, count, T(1), v + p * count * g.c, g.c,
+                            m + p * count * f, f, beta, sum + p * g.c * f, f);
             }
         }
     });
@@ -350,15 +345,15 @@ void weight_gradient(const T* x, std::size_t samples, const ConvGeometry& g, con
     for (std::size_t slice = 1; slice < slices; ++slice)
         for (std::size_t i = 0; i < matrices; ++i) sums[i] += sums[slice * matrices + i];
     const auto& G = detail::G<T>;
-    auto& half = detail::thread_scratch<T>().half;  // half[x][b] = sum over y of M[x][y] G[y][b]
-    half.assign(tile * kernel_side * pairs, T(0));
+    T* const half = detail::scratch<T, detail::Buffer::Half>(tile * kernel_side * pairs);  // sum over y of M[x][y] G[y][b]
+    std::fill(half, half + tile * kernel_side * pairs, T(0));
     for (std::size_t x = 0; x < tile; ++x)
         for (std::size_t b = 0; b < kernel_side; ++b) {
-            T* out = half.data() + (x * kernel_side + b) * pairs;
+            T* out = half + (x * kernel_side + b) * pairs;
             for (std::size_t y = 0; y < tile; ++y) {
                 const T weight = G[y][b];
                 if (weight == T(0)) continue;
-                const T* in = sums.data() + (x * tile + y) * pairs;
+                const T* in = sums + (x * tile + y) * pairs;
 #pragma omp simd
                 for (std::size_t i = 0; i < pairs; ++i) out[i] += weight * in[i];
             }
@@ -370,7 +365,7 @@ void weight_gradient(const T* x, std::size_t samples, const ConvGeometry& g, con
             for (std::size_t x = 0; x < tile; ++x) {
                 const T weight = G[x][a];
                 if (weight == T(0)) continue;
-                const T* in = half.data() + (x * kernel_side + b) * pairs;
+                const T* in = half + (x * kernel_side + b) * pairs;
 #pragma omp simd
                 for (std::size_t i = 0; i < pairs; ++i) out[i] += weight * in[i];
             }
