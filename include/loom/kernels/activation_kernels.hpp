@@ -15,22 +15,34 @@
 
 namespace loom::kernels {
 
-inline float exp_approx(float x) {
-    // e^x = 2^n * e^r with n = round(x / ln 2), |r| <= ln2 / 2.
-    x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
-    const float shifter = 12582912.0f;  // 1.5 * 2^23: adding it rounds to an integer in the low bits
-    const float t = x * 1.44269504088896341f + shifter;
-    const float n = t - shifter;
-    const float r = (x - n * 0.693145751953125f) - n * 1.428606765330187e-06f;
-    float p = 1.0f / 5040;
-    p = p * r + 1.0f / 720;
+namespace detail {
+
+// e^x = 2^n * e^r with n = round(x / ln 2), |r| <= ln2 / 2, for x already clamped to [-87, 88]: sets
+// t = x / ln 2 + shifter (whose low bits hold n) and p = e^r by its Taylor polynomial. V is float or a
+// GCC/Clang vector of floats (the caller builds 2^n from t's bits in its own way).
+inline constexpr float exp_shifter = 12582912.0f;  // 1.5 * 2^23: adding it rounds to an integer in the low bits
+
+template <class V>
+[[gnu::always_inline]] inline void exp_reduce(const V& x, V& t, V& p) {
+    t = x * 1.44269504088896341f + exp_shifter;
+    const V n = t - exp_shifter;
+    const V r = (x - n * 0.693145751953125f) - n * 1.428606765330187e-06f;
+    p = r * (1.0f / 5040) + 1.0f / 720;
     p = p * r + 1.0f / 120;
     p = p * r + 1.0f / 24;
     p = p * r + 1.0f / 6;
     p = p * r + 0.5f;
     p = p * r + 1.0f;
     p = p * r + 1.0f;
-    const auto exponent = static_cast<std::int32_t>(std::bit_cast<std::uint32_t>(t) - std::bit_cast<std::uint32_t>(shifter));
+}
+
+}  // namespace detail
+
+inline float exp_approx(float x) {
+    x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
+    float t, p;
+    detail::exp_reduce(x, t, p);
+    const auto exponent = static_cast<std::int32_t>(std::bit_cast<std::uint32_t>(t) - std::bit_cast<std::uint32_t>(detail::exp_shifter));
     return p * std::bit_cast<float>(static_cast<std::uint32_t>(exponent + 127) << 23);
 }
 
@@ -49,19 +61,10 @@ namespace detail {
 template <class V>
 [[gnu::always_inline]] inline void exp_lanes(V& x) {
     using I = decltype(x < x);  // the integer vector of the same shape
-    const V lo = V{} - 87.0f, hi = V{} + 88.0f, shifter = V{} + 12582912.0f;
+    const V lo = V{} - 87.0f, hi = V{} + 88.0f, shifter = V{} + exp_shifter;
     x = x < lo ? lo : (x > hi ? hi : x);
-    const V t = x * 1.44269504088896341f + shifter;
-    const V n = t - shifter;
-    const V r = (x - n * 0.693145751953125f) - n * 1.428606765330187e-06f;
-    V p = V{} + 1.0f / 5040;
-    p = p * r + 1.0f / 720;
-    p = p * r + 1.0f / 120;
-    p = p * r + 1.0f / 24;
-    p = p * r + 1.0f / 6;
-    p = p * r + 0.5f;
-    p = p * r + 1.0f;
-    p = p * r + 1.0f;
+    V t, p;
+    exp_reduce(x, t, p);
     // Casts between vector types of one size reinterpret the bits (std::bit_cast would return a
     // vector by value from a function not compiled for its width).
     const I exponent = (I)t - (I)shifter;

@@ -344,32 +344,23 @@ void weight_gradient(const T* x, std::size_t samples, const ConvGeometry& g, con
     const std::size_t pairs = g.c * f;
     for (std::size_t slice = 1; slice < slices; ++slice)
         for (std::size_t i = 0; i < matrices; ++i) sums[i] += sums[slice * matrices + i];
-    const auto& G = detail::G<T>;
-    T* const half = detail::scratch<T, detail::Buffer::Half>(tile * kernel_side * pairs);  // sum over y of M[x][y] G[y][b]
-    std::fill(half, half + tile * kernel_side * pairs, T(0));
+    // out = sum over the 6 points q of G[q][j] * rows[q * stride] (rows of `pairs` values).
+    const auto contract = [pairs](const T* rows, std::size_t stride, std::size_t j, T* out) {
+        std::fill(out, out + pairs, T(0));
+        for (std::size_t q = 0; q < tile; ++q) {
+            const T weight = detail::G<T>[q][j];
+            if (weight == T(0)) continue;
+            const T* in = rows + q * stride * pairs;
+#pragma omp simd
+            for (std::size_t i = 0; i < pairs; ++i) out[i] += weight * in[i];
+        }
+    };
+    T* const half = detail::scratch<T, detail::Buffer::Half>(tile * kernel_side * pairs);  // half[x][b] = (M G)[x][b]
     for (std::size_t x = 0; x < tile; ++x)
-        for (std::size_t b = 0; b < kernel_side; ++b) {
-            T* out = half + (x * kernel_side + b) * pairs;
-            for (std::size_t y = 0; y < tile; ++y) {
-                const T weight = G[y][b];
-                if (weight == T(0)) continue;
-                const T* in = sums + (x * tile + y) * pairs;
-#pragma omp simd
-                for (std::size_t i = 0; i < pairs; ++i) out[i] += weight * in[i];
-            }
-        }
-    std::fill(dw, dw + kernel_side * kernel_side * pairs, T(0));
+        for (std::size_t b = 0; b < kernel_side; ++b) contract(sums + x * tile * pairs, 1, b, half + (x * kernel_side + b) * pairs);
     for (std::size_t a = 0; a < kernel_side; ++a)
-        for (std::size_t b = 0; b < kernel_side; ++b) {
-            T* out = dw + (a * kernel_side + b) * pairs;
-            for (std::size_t x = 0; x < tile; ++x) {
-                const T weight = G[x][a];
-                if (weight == T(0)) continue;
-                const T* in = half + (x * kernel_side + b) * pairs;
-#pragma omp simd
-                for (std::size_t i = 0; i < pairs; ++i) out[i] += weight * in[i];
-            }
-        }
+        for (std::size_t b = 0; b < kernel_side; ++b)
+            contract(half + b * pairs, kernel_side, a, dw + (a * kernel_side + b) * pairs);
 }
 
 }  // namespace loom::kernels::winograd
