@@ -23,7 +23,7 @@
 namespace loom {
 
 // How Conv2D computes its forward pass and gradients. Auto picks from the shapes alone (so results
-// stay deterministic), by what measured fastest (docs/performance.md, "Convolution algorithms"):
+// stay deterministic), by what measured fastest (docs/performance.md, "What changed the numbers"):
 //  - Direct for stride 1, at most 4 input channels and at least 4 filters (LeNet's first layer);
 //  - else Winograd for a 5x5 stride-1 kernel between at least 8 input channels and 8 filters (with
 //    fewer its GEMMs are too thin);
