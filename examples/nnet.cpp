@@ -63,9 +63,11 @@ std::vector<double> parse_list(const std::string& text) {
     return values;
 }
 
-// Fits one model on (x, labels) with nnet's progress output and reports train and test results.
+// Fits one model on (x, labels) with nnet's progress output and reports train and test results. The
+// training images stay bytes: a full-batch evaluation streams all of them, and bytes are a quarter
+// of the memory traffic of floats (docs/performance.md).
 void fit_and_test(examples::Processes& processes, std::size_t size, double decay, std::size_t maxit, std::uint64_t seed, std::size_t history,
-                  const loom::fashion_mnist::Dataset& train, const loom::fashion_mnist::Dataset& test) {
+                  const loom::fashion_mnist::ByteDataset& train, const loom::fashion_mnist::Dataset& test) {
     auto net = nnet_model(size, seed);
     std::cout << "# weights:  " << net.param_count() << "  (size " << size << ", decay " << decay << ", maxit " << maxit
               << ", " << train.size() << " training images)\n";
@@ -75,13 +77,13 @@ void fit_and_test(examples::Processes& processes, std::size_t size, double decay
     o.history = history;
     o.log = &std::cout;
     const auto t = Clock::now();
-    const auto r = processes.fit_full_batch(net, train.images.view(), std::span<const int>(train.labels), o);
+    const auto r = processes.fit_full_batch(net, train.samples<float>(), std::span<const int>(train.labels), o);
     const double secs = seconds_since(t);
     std::cout << std::fixed << std::setprecision(1) << "fit: " << secs << " s, " << r.iterations << " iterations, "
               << r.evaluations << " criterion evaluations (" << std::setprecision(0)
               << 1000 * secs / static_cast<double>(r.evaluations) << " ms each)\n";
 
-    const double train_acc = loom::accuracy(train.labels, net.predict_classes(train.images.view(), 1024));
+    const double train_acc = loom::accuracy(train.labels, net.predict_classes(train.samples<float>(), 1024));
     const auto predicted = net.predict_classes(test.images.view(), 1024);
     const loom::ConfusionMatrix cm(test.labels, predicted, loom::fashion_mnist::classes);
     std::cout << std::setprecision(4) << "training accuracy: " << train_acc << "\ntest accuracy:     " << cm.accuracy()
@@ -118,16 +120,18 @@ int main(int argc, char** argv) try {
                                        "--size, --history, --train-size >= 1, --maxit >= 0, --folds >= 2 expected");
     if (threads > 0) loom::set_num_threads(static_cast<int>(threads));
 
-    const auto train = loom::fashion_mnist::load(data_dir, loom::fashion_mnist::Split::train, static_cast<std::size_t>(train_size));
+    const auto train_bytes = loom::fashion_mnist::load_bytes(data_dir, loom::fashion_mnist::Split::train, static_cast<std::size_t>(train_size));
     const auto test = loom::fashion_mnist::load(data_dir, loom::fashion_mnist::Split::test);
-    std::cout << "Fashion-MNIST: " << train.size() << " training and " << test.size() << " test images, "
+    std::cout << "Fashion-MNIST: " << train_bytes.labels.size() << " training and " << test.size() << " test images, "
               << loom::num_threads() << " threads" << (processes.size() > 1 ? " per rank, " + processes.describe() : "")
               << "\n\n";
 
     if (mode == "single") {
         fit_and_test(processes, static_cast<std::size_t>(size), decay, static_cast<std::size_t>(maxit), static_cast<std::uint64_t>(seed),
-                     static_cast<std::size_t>(history), train, test);
+                     static_cast<std::size_t>(history), train_bytes, test);
     } else {
+        const loom::fashion_mnist::Dataset train{loom::to_float(train_bytes.images.view(), loom::fashion_mnist::ByteDataset::pixel_scale<float>),
+                                                 train_bytes.labels};
         const std::vector<double> decays = decay_list.empty() ? caret_decays() : parse_list(decay_list);
         // caret's createFolds stratifies by the class for a factor outcome.
         const auto split = loom::KFold(static_cast<std::size_t>(folds), static_cast<std::uint64_t>(seed), true).split(train.labels);
@@ -193,7 +197,7 @@ int main(int argc, char** argv) try {
 
         const auto refit_start = Clock::now();
         fit_and_test(processes, static_cast<std::size_t>(size), result.best_setting(), static_cast<std::size_t>(maxit),
-                     static_cast<std::uint64_t>(seed), static_cast<std::size_t>(history), train, test);
+                     static_cast<std::uint64_t>(seed), static_cast<std::size_t>(history), train_bytes, test);
         std::cout << std::fixed << std::setprecision(0) << "refit and test: " << seconds_since(refit_start) << " s\n";
     }
     std::cout << std::fixed << std::setprecision(0) << "\ntotal time: " << seconds_since(start) << " s, peak RSS: "

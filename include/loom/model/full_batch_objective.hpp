@@ -5,9 +5,9 @@
 //
 // The data goes through the ordinary layers in chunks, so activation memory stays bounded, and the
 // sums are kept in double so that 60,000 float terms lose nothing. The samples may be scaled bytes
-// (Samples<T>), which become T a chunk at a time: a quarter of the memory (R nnet's 60,000 images:
-// 47 MB instead of 188), though converting each chunk at every evaluation costs more time than reading
-// floats saves (85 against 77 ms per evaluation, docs/performance.md), so examples/nnet keeps floats. With several threads the chunks
+// (Samples<T>), which become T a chunk at a time: a quarter of the memory and of the memory traffic
+// (R nnet's 60,000 images: 47 MB instead of 188 per evaluation), which is what an evaluation waits on
+// (examples/nnet passes bytes; docs/performance.md). With several threads the chunks
 // run side by side on copies of the model (one per thread, serial kernels, no fork and join per
 // layer) and are added in chunk order, so the result is bitwise the same for every thread count.
 // The copies belong to this object, not to the model: they live as long as the fit.
