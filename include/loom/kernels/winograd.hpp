@@ -259,11 +259,6 @@ template <class T>
 // gradient's per-slice sums and half-transformed total.
 enum class Buffer { Window, Input, Product, Sums, Half };
 
-template <class T, Buffer buffer>
-T* scratch(std::size_t count) {
-    return loom::detail::scratch<T, buffer>(count);
-}
-
 }  // namespace detail
 
 // Blocks per GEMM: a multiple of every micro-kernel's MR (14, 6, 4) so only the last group of a
@@ -285,9 +280,9 @@ void convolve(const T* x, std::size_t samples, const ConvGeometry& g, const T* u
     const std::size_t groups = (blocks + group - 1) / group;
     const Isa isa = active_isa();
     parallel_for(groups, 1, [&](std::size_t begin, std::size_t end) {
-        T* const window = detail::scratch<T, detail::Buffer::Window>(std::max(2 * points * g.c, tile * block * f + block * block * f));
-        T* const v = detail::scratch<T, detail::Buffer::Input>(points * group * g.c);
-        T* const m = detail::scratch<T, detail::Buffer::Product>(points * group * f);
+        T* const window = loom::detail::scratch<T, detail::Buffer::Window>(std::max(2 * points * g.c, tile * block * f + block * block * f));
+        T* const v = loom::detail::scratch<T, detail::Buffer::Input>(points * group * g.c);
+        T* const m = loom::detail::scratch<T, detail::Buffer::Product>(points * group * f);
         for (std::size_t q = begin; q < end; ++q) {
             const std::size_t first = q * group, count = std::min(group, blocks - first);
             // The transforms are loops over channels, vectorised as wide as the ISA allows.
@@ -319,12 +314,12 @@ void weight_gradient(const T* x, std::size_t samples, const ConvGeometry& g, con
     const std::size_t group = blocks_per_group(g.c, f);
     const std::size_t groups = (blocks + group - 1) / group, slices = std::min<std::size_t>(groups, 8);
     const std::size_t matrices = points * g.c * f;  // one slice's sums: 36 (c x f) matrices
-    T* const sums = detail::scratch<T, detail::Buffer::Sums>(slices * matrices);
+    T* const sums = loom::detail::scratch<T, detail::Buffer::Sums>(slices * matrices);
     const Isa isa = active_isa();
     parallel_for(slices, 1, [&](std::size_t begin, std::size_t end) {
-        T* const window = detail::scratch<T, detail::Buffer::Window>(std::max(2 * points * g.c, (block * tile + 1) * f));
-        T* const v = detail::scratch<T, detail::Buffer::Input>(points * group * g.c);
-        T* const m = detail::scratch<T, detail::Buffer::Product>(points * group * f);
+        T* const window = loom::detail::scratch<T, detail::Buffer::Window>(std::max(2 * points * g.c, (block * tile + 1) * f));
+        T* const v = loom::detail::scratch<T, detail::Buffer::Input>(points * group * g.c);
+        T* const m = loom::detail::scratch<T, detail::Buffer::Product>(points * group * f);
         for (std::size_t slice = begin; slice < end; ++slice) {
             T* sum = sums + slice * matrices;
             for (std::size_t q = groups * slice / slices; q < groups * (slice + 1) / slices; ++q) {
@@ -355,7 +350,7 @@ void weight_gradient(const T* x, std::size_t samples, const ConvGeometry& g, con
             for (std::size_t i = 0; i < pairs; ++i) out[i] += weight * in[i];
         }
     };
-    T* const half = detail::scratch<T, detail::Buffer::Half>(tile * kernel_side * pairs);  // half[x][b] = (M G)[x][b]
+    T* const half = loom::detail::scratch<T, detail::Buffer::Half>(tile * kernel_side * pairs);  // half[x][b] = (M G)[x][b]
     for (std::size_t x = 0; x < tile; ++x)
         for (std::size_t b = 0; b < kernel_side; ++b) contract(sums + x * tile * pairs, 1, b, half + (x * kernel_side + b) * pairs);
     for (std::size_t a = 0; a < kernel_side; ++a)

@@ -123,8 +123,8 @@ public:
         const bool need_dx = this->input_gradient_needed();
         // The gradients go the forward pass's way, except that Direct leaves the input gradient to
         // im2col + GEMM (Direct is for few input channels: a thin GEMM there is cheap).
-        const ConvAlgorithm forward = checked_forward_algorithm();
-        const bool dw_direct = forward == ConvAlgorithm::Direct, dw_winograd = forward == ConvAlgorithm::Winograd;
+        const ConvAlgorithm algorithm = checked_forward_algorithm();
+        const bool dw_direct = algorithm == ConvAlgorithm::Direct, dw_winograd = algorithm == ConvAlgorithm::Winograd;
         const bool dw_gemm = !dw_direct && !dw_winograd;
         const bool dx_winograd = need_dx && dw_winograd;
         const bool dx_gemm = need_dx && !dx_winograd;
