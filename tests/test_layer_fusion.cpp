@@ -102,3 +102,14 @@ TEST_CASE("fused activation + MaxPool2D: the training gradient is bitwise the un
     for (std::size_t k = 0; k < params.size(); ++k)
         for (std::size_t i = 0; i < params[k].grad->size(); ++i) CHECK((*params[k].grad)[i] == expected[k][i]);
 }
+
+TEST_CASE("fused activation + MaxPool2D: backward cannot start between the pair forward ran as one") {
+    auto net = model<float>("tanh", 2, 2);  // conv, tanh, pool, flatten, dense, softmax
+    loom::Tensor<float> x(loom::Shape{1, 9, 8, 2});
+    net.forward(x, true);
+    loom::Tensor<float> g(loom::Shape{1, 9, 8, 5});  // d(loss)/d(tanh's output): the pair is split
+    CHECK_THROWS_AS(net.backward(g, 2), loom::ArgumentError);
+    CHECK_THROWS_AS(net.backward(g, 7), loom::ArgumentError);  // past the last layer
+    loom::Tensor<float> below(loom::Shape{1, 9, 8, 5});  // d(loss)/d(conv's output): nothing is split
+    CHECK_NOTHROW(net.backward(below, 1));
+}

@@ -132,54 +132,69 @@ inline BlockPosition block_position(std::size_t t, std::size_t block_rows, std::
     return {t / per_sample, in_sample / block_cols * block, in_sample % block_cols * block};
 }
 
+// The scratch transform_input needs: one row strip's column transforms and a row of zeros.
+inline std::size_t input_work(const ConvGeometry& g, std::size_t block_cols) {
+    return (tile * ((block_cols - 1) * block + tile) + g.w) * g.c;
+}
+
 // v[p][t][c] = (B^T d_t B)[p] for the blocks [first, first + count): d_t is block t's 6 x 6 x c input
-// window (zero outside the image), v holds 36 row-major (count x c) matrices. `work` holds 72 x c.
+// window (zero outside the image), v holds 36 row-major (count x c) matrices. `work` holds
+// input_work(g, block_cols) values.
+//
+// The blocks of one block row share their six input rows, and neighbours overlap by four columns, so
+// the transform along the columns (B^T d) is done once per strip, for every pixel column the strip's
+// blocks span: one loop over pixels x channels, which are contiguous in NHWC. The transform along
+// the rows is then done per block, from the strip.
 template <class T>
 [[gnu::always_inline]] inline void transform_input(const T* x, const ConvGeometry& g, std::size_t block_rows,
                                                    std::size_t block_cols, std::size_t first, std::size_t count,
                                                    T* work, T* v) {
     const std::size_t c = g.c;
-    T* const window = work;            // d, 36 rows of c
-    T* const columns = work + points * c;  // B^T d
-    for (std::size_t t = 0; t < count; ++t) {
+    T* const strip = work;  // strip[a][j]: (B^T d)[a] of the strip's pixel column j, c values each
+    T* const zeros = work + tile * ((block_cols - 1) * block + tile) * c;
+    std::fill(zeros, zeros + g.w * c, T(0));
+    for (std::size_t t = 0; t < count;) {
         const BlockPosition at = block_position(first + t, block_rows, block_cols);
-        const T* image = x + at.sample * g.input_size();
-        const bool inside = at.row >= g.pad_top && at.col >= g.pad_left && at.row + tile <= g.h + g.pad_top &&
-                            at.col + tile <= g.w + g.pad_left;
+        const std::size_t blocks_here = std::min(count - t, block_cols - at.col / block);
+        const std::size_t span = (blocks_here - 1) * block + tile;  // pixel columns, from at.col on
+        // Image columns [lo, hi) lie inside the image; the strip's other columns are zero.
+        const std::ptrdiff_t x0 = static_cast<std::ptrdiff_t>(at.col) - static_cast<std::ptrdiff_t>(g.pad_left);
+        const std::ptrdiff_t width = static_cast<std::ptrdiff_t>(g.w);
+        const std::size_t lo = static_cast<std::size_t>(std::clamp<std::ptrdiff_t>(x0, 0, width));
+        const std::size_t hi = static_cast<std::size_t>(std::clamp<std::ptrdiff_t>(x0 + static_cast<std::ptrdiff_t>(span), 0, width));
+        const std::size_t inside_first = hi > lo ? static_cast<std::size_t>(static_cast<std::ptrdiff_t>(lo) - x0) : span;
+        const std::size_t inside = hi > lo ? hi - lo : 0;
         for (std::size_t a = 0; a < tile; ++a) {
-            const std::ptrdiff_t iy = static_cast<std::ptrdiff_t>(at.row + a) - static_cast<std::ptrdiff_t>(g.pad_top);
-            const std::ptrdiff_t ix0 = static_cast<std::ptrdiff_t>(at.col) - static_cast<std::ptrdiff_t>(g.pad_left);
-            if (inside) {  // the window's row is 6 pixels of c channels, contiguous in NHWC
-                std::copy_n(image + (static_cast<std::size_t>(iy) * g.w + static_cast<std::size_t>(ix0)) * c, tile * c,
-                            window + a * tile * c);
-                continue;
+            T* row = strip + a * span * c;
+            std::fill(row, row + inside_first * c, T(0));
+            std::fill(row + (inside_first + inside) * c, row + span * c, T(0));
+        }
+        if (inside > 0) {
+            const T* image = x + at.sample * g.input_size();
+            const T* in[tile];
+            for (std::size_t a = 0; a < tile; ++a) {
+                const std::ptrdiff_t iy = static_cast<std::ptrdiff_t>(at.row + a) - static_cast<std::ptrdiff_t>(g.pad_top);
+                in[a] = iy < 0 || iy >= static_cast<std::ptrdiff_t>(g.h) ? zeros
+                                                                         : image + (static_cast<std::size_t>(iy) * g.w + lo) * c;
             }
-            for (std::size_t b = 0; b < tile; ++b) {
-                const std::ptrdiff_t ix = ix0 + static_cast<std::ptrdiff_t>(b);
-                T* dst = window + (a * tile + b) * c;
-                if (iy < 0 || ix < 0 || iy >= static_cast<std::ptrdiff_t>(g.h) || ix >= static_cast<std::ptrdiff_t>(g.w))
-                    std::fill(dst, dst + c, T(0));
-                else
-                    std::copy_n(image + (static_cast<std::size_t>(iy) * g.w + static_cast<std::size_t>(ix)) * c, c, dst);
+            T* const out[tile] = {strip + inside_first * c,
+                                  strip + (span + inside_first) * c,
+                                  strip + (2 * span + inside_first) * c,
+                                  strip + (3 * span + inside_first) * c,
+                                  strip + (4 * span + inside_first) * c,
+                                  strip + (5 * span + inside_first) * c};
+            input_1d(in, out, inside * c);
+        }
+        // Along each block's rows: (B^T d) B, straight into the 36 GEMM operands.
+        for (std::size_t k = 0; k < blocks_here; ++k, ++t)
+            for (std::size_t a = 0; a < tile; ++a) {
+                const T* row = strip + (a * span + k * block) * c;
+                const T* const in[tile] = {row, row + c, row + 2 * c, row + 3 * c, row + 4 * c, row + 5 * c};
+                T* const out[tile] = {v + ((a * tile + 0) * count + t) * c, v + ((a * tile + 1) * count + t) * c,
+                                      v + ((a * tile + 2) * count + t) * c, v + ((a * tile + 3) * count + t) * c,
+                                      v + ((a * tile + 4) * count + t) * c, v + ((a * tile + 5) * count + t) * c};
+                input_1d(in, out, c);
             }
-        }
-        // Along the window's columns: B^T d. Each pixel's c channels form one vectorised row.
-        for (std::size_t b = 0; b < tile; ++b) {
-            const T* const in[tile] = {window + b * c, window + (tile + b) * c, window + (2 * tile + b) * c,
-                                       window + (3 * tile + b) * c, window + (4 * tile + b) * c, window + (5 * tile + b) * c};
-            T* const out[tile] = {columns + b * c, columns + (tile + b) * c, columns + (2 * tile + b) * c,
-                                  columns + (3 * tile + b) * c, columns + (4 * tile + b) * c, columns + (5 * tile + b) * c};
-            input_1d(in, out, c);
-        }
-        // Along its rows: (B^T d) B, straight into the 36 GEMM operands.
-        for (std::size_t a = 0; a < tile; ++a) {
-            const T* row = columns + a * tile * c;
-            const T* const in[tile] = {row, row + c, row + 2 * c, row + 3 * c, row + 4 * c, row + 5 * c};
-            T* const out[tile] = {v + ((a * tile + 0) * count + t) * c, v + ((a * tile + 1) * count + t) * c,
-                                  v + ((a * tile + 2) * count + t) * c, v + ((a * tile + 3) * count + t) * c,
-                                  v + ((a * tile + 4) * count + t) * c, v + ((a * tile + 5) * count + t) * c};
-            input_1d(in, out, c);
-        }
     }
 }
 
@@ -280,7 +295,8 @@ void convolve(const T* x, std::size_t samples, const ConvGeometry& g, const T* u
     const std::size_t groups = (blocks + group - 1) / group;
     const Isa isa = active_isa();
     parallel_for(groups, 1, [&](std::size_t begin, std::size_t end) {
-        T* const window = loom::detail::scratch<T, detail::Buffer::Window>(std::max(2 * points * g.c, tile * block * f + block * block * f));
+        T* const window = loom::detail::scratch<T, detail::Buffer::Window>(
+            std::max(detail::input_work(g, block_cols), tile * block * f + block * block * f));
         T* const v = loom::detail::scratch<T, detail::Buffer::Input>(points * group * g.c);
         T* const m = loom::detail::scratch<T, detail::Buffer::Product>(points * group * f);
         for (std::size_t q = begin; q < end; ++q) {
@@ -317,7 +333,8 @@ void weight_gradient(const T* x, std::size_t samples, const ConvGeometry& g, con
     T* const sums = loom::detail::scratch<T, detail::Buffer::Sums>(slices * matrices);
     const Isa isa = active_isa();
     parallel_for(slices, 1, [&](std::size_t begin, std::size_t end) {
-        T* const window = loom::detail::scratch<T, detail::Buffer::Window>(std::max(2 * points * g.c, (block * tile + 1) * f));
+        T* const window = loom::detail::scratch<T, detail::Buffer::Window>(
+            std::max(detail::input_work(g, block_cols), (block * tile + 1) * f));
         T* const v = loom::detail::scratch<T, detail::Buffer::Input>(points * group * g.c);
         T* const m = loom::detail::scratch<T, detail::Buffer::Product>(points * group * f);
         for (std::size_t slice = begin; slice < end; ++slice) {

@@ -25,65 +25,35 @@ public:
 
     TensorView<const T> forward(TensorView<const T> x, bool) override { return pool(x); }
 
-    // forward, then apply(y, y, count) on the pooled values in place. For an element-wise,
-    // non-decreasing f, max(f(a), f(b)) = f(max(a, b)): Sequential's inference runs an activation
-    // followed by this layer as this, with f on a quarter of the values (model/layer_fusion.hpp).
+    // forward, then f on the pooled values: apply(maxima, out, count). For an element-wise,
+    // non-decreasing f, max(f(a), f(b)) = f(max(a, b)), so Sequential runs an activation followed by
+    // this layer as this, in training too, with f on a quarter of the values (model/layer_fusion.hpp).
+    // The maxima stay for backward_through's routing and f's output for its derivative.
     template <class Apply>
     TensorView<const T> forward_then(TensorView<const T> x, Apply&& apply) {
         pool(x);
-        parallel_for(y_.size(), 1 << 15, [&](std::size_t b, std::size_t e) { apply(y_.data() + b, y_.data() + b, e - b); });
-        return y_.view();
+        activated_.resize(y_.shape());
+        activated_valid_ = true;
+        parallel_for(y_.size(), 1 << 15,
+                     [&](std::size_t b, std::size_t e) { apply(y_.data() + b, activated_.data() + b, e - b); });
+        return activated_.view();
     }
 
     TensorView<const T> backward(TensorView<const T> g) override {
-        return backward_through(g, [](T) { return T(1); });
+        return route(g, [](const T* gradient, const T*, T* pending, std::size_t channels) {
+            std::copy_n(gradient, channels, pending);
+        });
     }
 
-    // backward for an input that is an activation's output y: the routed gradient times
-    // derivative(y) (the activation's backward, in the same pass over memory; Sequential's training
-    // runs an activation followed by this layer as this).
+    // backward of forward_then(x, f): the gradient of f's output, times derivative(f's output), to
+    // each window's maximum of x. That is f's backward and this layer's in one pass over memory.
     template <class Derivative>
     TensorView<const T> backward_through(TensorView<const T> g, Derivative&& derivative) {
-        // The gradient of each output goes to the first input of its window equal to the maximum,
-        // found by comparing with the stored input rather than remembered in forward: forward stays
-        // a pure, vectorised max and no index array is written.
-        const std::size_t n = y_.dim(0);
-        this->check_grad(g, n);
-        if (!this->input_gradient_needed()) return {};
-        dx_.resize(this->input_shape().with_batch(n));
-        // When the windows tile the image exactly (LeNet's 2x2 pools), every input is written once and
-        // needs no clearing first.
-        const bool tiles = stride_ == pool_ && pad_top_ == 0 && pad_left_ == 0 && oh_ * pool_ == in_h_ && ow_ * pool_ == in_w_;
-        parallel_for(n, 1, [&](std::size_t begin, std::size_t end) {
-            // Windows of a sample touch only its image: each thread clears the images it fills.
-            const std::size_t image = dx_.size() / std::max<std::size_t>(n, 1);
-            if (!tiles) std::fill(dx_.data() + begin * image, dx_.data() + end * image, T(0));
-            constexpr std::size_t block = 64;  // channels per pass: a stack buffer, no allocation
-            T pending[block];                  // gradient not yet routed, per channel
-            for (std::size_t s = begin; s < end; ++s)
-                for (std::size_t oy = 0; oy < oh_; ++oy)
-                    for (std::size_t ox = 0; ox < ow_; ++ox)
-                        for (std::size_t c0 = 0; c0 < in_c_; c0 += block) {
-                            const std::size_t channels = std::min(block, in_c_ - c0);
-                            const std::size_t out = ((s * oh_ + oy) * ow_ + ox) * in_c_ + c0;
-                            const T* best = y_.data() + out;
-                            std::copy_n(g.data() + out, channels, pending);
-                            T* left = pending;
-                            for_each_window_pixel(x_.data(), s, oy, ox, [&, best, left, channels](const T* pixel_base) {
-                                const T* pixel = pixel_base + c0;
-                                T* target = dx_.data() + (pixel - x_.data());
+        require(activated_valid_, "MaxPool2D::backward_through: the last forward pass was not forward_then");
+        return route(g, [&](const T* gradient, const T* activated, T* pending, std::size_t channels) {
 #pragma omp simd
-                                for (std::size_t ch = 0; ch < channels; ++ch) {
-                                    // A 0/1 factor rather than a select, which GCC does not vectorise here.
-                                    const T take = static_cast<T>(pixel[ch] == best[ch]) * left[ch];
-                                    const T scaled = take * derivative(pixel[ch]);
-                                    target[ch] = tiles ? scaled : target[ch] + scaled;
-                                    left[ch] -= take;
-                                }
-                            });
-                        }
+            for (std::size_t ch = 0; ch < channels; ++ch) pending[ch] = gradient[ch] * derivative(activated[ch]);
         });
-        return dx_.view();
     }
 
     LayerConfig config() const override {
@@ -115,9 +85,55 @@ protected:
     }
 
 private:
+    // The gradient of each output, as start(g, activated, pending, channels) sets it per block of
+    // channels, goes to the first input of its window equal to the maximum, found by comparing with
+    // the stored input rather than remembered in forward: forward stays a pure, vectorised max and no
+    // index array is written.
+    template <class Start>
+    TensorView<const T> route(TensorView<const T> g, Start&& start) {
+        const std::size_t n = y_.dim(0);
+        this->check_grad(g, n);
+        if (!this->input_gradient_needed()) return {};
+        dx_.resize(this->input_shape().with_batch(n));
+        // When the windows tile the image exactly (LeNet's 2x2 pools), every input is written once and
+        // needs no clearing first.
+        const bool tiles = stride_ == pool_ && pad_top_ == 0 && pad_left_ == 0 && oh_ * pool_ == in_h_ && ow_ * pool_ == in_w_;
+        const T* activated = activated_valid_ ? activated_.data() : nullptr;
+        parallel_for(n, 1, [&](std::size_t begin, std::size_t end) {
+            // Windows of a sample touch only its image: each thread clears the images it fills.
+            const std::size_t image = dx_.size() / std::max<std::size_t>(n, 1);
+            if (!tiles) std::fill(dx_.data() + begin * image, dx_.data() + end * image, T(0));
+            constexpr std::size_t block = 64;  // channels per pass: a stack buffer, no allocation
+            T pending[block];                  // gradient not yet routed, per channel
+            for (std::size_t s = begin; s < end; ++s)
+                for (std::size_t oy = 0; oy < oh_; ++oy)
+                    for (std::size_t ox = 0; ox < ow_; ++ox)
+                        for (std::size_t c0 = 0; c0 < in_c_; c0 += block) {
+                            const std::size_t channels = std::min(block, in_c_ - c0);
+                            const std::size_t out = ((s * oh_ + oy) * ow_ + ox) * in_c_ + c0;
+                            const T* best = y_.data() + out;
+                            start(g.data() + out, activated ? activated + out : nullptr, pending, channels);
+                            T* left = pending;
+                            for_each_window_pixel(x_.data(), s, oy, ox, [&, best, left, channels](const T* pixel_base) {
+                                const T* pixel = pixel_base + c0;
+                                T* target = dx_.data() + (pixel - x_.data());
+#pragma omp simd
+                                for (std::size_t ch = 0; ch < channels; ++ch) {
+                                    // A 0/1 factor rather than a select, which GCC does not vectorise here.
+                                    const T take = static_cast<T>(pixel[ch] == best[ch]) * left[ch];
+                                    target[ch] = tiles ? take : target[ch] + take;
+                                    left[ch] -= take;
+                                }
+                            });
+                        }
+        });
+        return dx_.view();
+    }
+
     TensorView<const T> pool(TensorView<const T> x) {
         this->check_input(x);
         x_ = x;
+        activated_valid_ = false;  // forward_then sets it again
         const std::size_t n = x.dim(0);
         y_.resize({n, oh_, ow_, in_c_});
         parallel_for(n, 1, [&](std::size_t begin, std::size_t end) {
@@ -155,6 +171,8 @@ private:
     Padding padding_;
     std::size_t in_h_ = 0, in_w_ = 0, in_c_ = 0, oh_ = 0, ow_ = 0, pad_top_ = 0, pad_left_ = 0;
     Tensor<T> y_, dx_;
+    Tensor<T> activated_;  // forward_then's f(maxima), for backward_through
+    bool activated_valid_ = false;
     TensorView<const T> x_;
 };
 

@@ -104,9 +104,11 @@ public:
         const std::lock_guard lock(*mutex_);
         check_batch<T>(x, input_shape_, "input");
         TensorView<const T> h = x;
+        fused_.assign(layers_.size(), false);
         for (std::size_t i = 0; i < layers_.size(); ++i) {
-            if (!training && i + 1 < layers_.size() && detail::fused_forward(*layers_[i], *layers_[i + 1], h, h)) {
-                ++i;  // an activation and a pool in one pass (layer_fusion.hpp)
+            if (i + 1 < layers_.size() && detail::fused_forward(*layers_[i], *layers_[i + 1], h, h)) {
+                fused_[i] = true;  // an activation and a pool in one pass (layer_fusion.hpp)
+                ++i;
                 continue;
             }
             h = layers_[i]->forward(h, training);
@@ -114,10 +116,16 @@ public:
         return h;
     }
 
-    // Back-propagates d(loss)/d(output of layer `from - 1`) through layers [0, from).
+    // Back-propagates d(loss)/d(output of layer `from - 1`) through layers [0, from), after forward.
     void backward(TensorView<const T> grad, std::size_t from) {
+        require<ArgumentError>(from <= layers_.size(), "backward: from ", from, " past the model's ", layers_.size(),
+                               " layers");
+        require<ArgumentError>(from == 0 || fused_.size() != layers_.size() || !fused_[from - 1],
+                               "backward: layer ", from - 1, " (", layers_[from - 1]->type(),
+                               ") ran fused with the pool after it; back-propagate from above the pool");
         for (std::size_t i = from; i-- > 0;) {
-            if (i > 0 && detail::fused_backward(*layers_[i], *layers_[i - 1], grad, grad)) {
+            if (i > 0 && fused_.size() == layers_.size() && fused_[i - 1]) {
+                grad = detail::fused_backward(*layers_[i], *layers_[i - 1], grad);
                 --i;  // a pool and the activation before it in one pass (layer_fusion.hpp)
             } else {
                 grad = layers_[i]->backward(grad);
@@ -290,6 +298,7 @@ private:
     std::unique_ptr<Loss> loss_;
     std::unique_ptr<Optimizer> optimizer_;
     bool fused_softmax_ = false;
+    std::vector<bool> fused_;  // fused_[i]: the last forward ran layers i and i + 1 as one pass
     Tensor<T> grad_;
     // Layers keep their activations in member buffers, so one model runs one batch at a time: calls
     // from several threads are serialised (recursive: train_on_batch calls forward). Held by pointer
