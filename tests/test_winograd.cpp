@@ -1,6 +1,7 @@
-// Winograd F(2x2, 5x5) (kernels/winograd.hpp): against a direct convolution summed in double, forward,
-// weight and input gradients, on odd shapes, partial blocks, LeNet's second convolution and every ISA; its
-// float error bound; Conv2D's algorithm choice; and a finite-difference check of the layer using it.
+// Winograd F(2x2, 5x5) and F(4x4, 5x5) (kernels/winograd.hpp): against a direct convolution summed in
+// double, forward, weight and input gradients, on odd shapes, partial blocks, LeNet's second convolution
+// and every ISA; their float error bounds; Conv2D's algorithm choice; and a finite-difference check of
+// the layer using it.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -15,6 +16,7 @@ namespace {
 
 using loom::Padding;
 using loom::kernels::ConvGeometry;
+using loom::kernels::winograd::Tile;
 
 struct Shape4 {
     std::size_t h, w, c, f;
@@ -63,7 +65,7 @@ void direct(const std::vector<double>& x, const std::vector<double>& w, std::siz
 
 // The largest |winograd - direct| / (sum |x w| + tiny) over the outputs, for T.
 template <class T>
-double forward_error(const Shape4& s, std::uint64_t seed) {
+double forward_error(Tile tile, const Shape4& s, std::uint64_t seed) {
     const ConvGeometry g = geometry(s);
     loom::Rng rng(seed);
     std::vector<double> x(s.samples * g.input_size()), w(25 * s.c * s.f), bias(s.f);
@@ -74,9 +76,9 @@ double forward_error(const Shape4& s, std::uint64_t seed) {
     direct(x, w, s.samples, g, s.f, y, magnitude);
 
     const std::vector<T> xt(x.begin(), x.end()), wt(w.begin(), w.end()), bt(bias.begin(), bias.end());
-    std::vector<T> u(loom::kernels::winograd::points * s.c * s.f), yt(y.size(), T(-7));
-    loom::kernels::winograd::transform_kernel(wt.data(), s.c, s.f, false, u.data());
-    loom::kernels::winograd::convolve(xt.data(), s.samples, g, u.data(), s.f, bt.data(), yt.data());
+    std::vector<T> u(loom::kernels::winograd::points(tile) * s.c * s.f), yt(y.size(), T(-7));
+    loom::kernels::winograd::transform_kernel(tile, wt.data(), s.c, s.f, false, u.data());
+    loom::kernels::winograd::convolve(tile, xt.data(), s.samples, g, u.data(), s.f, bt.data(), yt.data());
     double worst = 0;
     for (std::size_t i = 0; i < y.size(); ++i)
         worst = std::max(worst, std::abs(static_cast<double>(yt[i]) - (y[i] + bias[i % s.f])) / (magnitude[i] + 1e-30));
@@ -85,7 +87,7 @@ double forward_error(const Shape4& s, std::uint64_t seed) {
 
 // The largest |winograd dw - direct dw| over the kernel's weights, relative to sums of |x dy|, for T.
 template <class T>
-double weight_gradient_error(const Shape4& s, std::uint64_t seed) {
+double weight_gradient_error(Tile tile, const Shape4& s, std::uint64_t seed) {
     const ConvGeometry g = geometry(s);
     loom::Rng rng(seed);
     std::vector<double> x(s.samples * g.input_size()), dy(s.samples * g.output_positions() * s.f);
@@ -102,7 +104,7 @@ double weight_gradient_error(const Shape4& s, std::uint64_t seed) {
     });
     const std::vector<T> xt(x.begin(), x.end()), dyt(dy.begin(), dy.end());
     std::vector<T> dwt(dw.size(), T(-7));
-    loom::kernels::winograd::weight_gradient(xt.data(), s.samples, g, dyt.data(), s.f, dwt.data());
+    loom::kernels::winograd::weight_gradient(tile, xt.data(), s.samples, g, dyt.data(), s.f, dwt.data());
     // The transforms mix the 25 taps of one (input, output) channel pair, so a tap outside the image
     // (exactly 0) gets rounding residue from its pair's other taps: measure against the pair's largest sum.
     std::vector<double> pair_scale(s.c * s.f, 1e-30);
@@ -125,24 +127,37 @@ const Shape4 shapes[] = {
 
 }  // namespace
 
-TEST_CASE("winograd F(2x2,5x5) forward and weight gradient match direct sums, every ISA") {
-    for (loom::Isa isa : {loom::Isa::Generic, loom::Isa::Avx2, loom::Isa::Avx512}) {
-        if (!loom::isa_supported(isa)) continue;
-        loom::ScopedIsa scoped(isa);
-        for (const auto& s : shapes) {
-            CAPTURE(s.h);
-            CAPTURE(s.w);
-            CAPTURE(s.c);
-            CAPTURE(s.f);
-            CAPTURE(std::string(loom::isa_name(isa)));
-            // Relative to the sum of |products|, the scale of any summation order's rounding error.
-            // Measured worst on these shapes, forward: 1.5e-6 in float (12 epsilons: the transforms'
-            // 1/24 and 4x / 5x coefficients grow the error; a direct float sum stays near 1e-7) and
-            // 1e-15 in double; weight gradient: 2.1e-6 and 3.6e-15.
-            CHECK(forward_error<double>(s, 11) < 1e-14);
-            CHECK(forward_error<float>(s, 11) < 5e-6);
-            CHECK(weight_gradient_error<double>(s, 12) < 1e-14);
-            CHECK(weight_gradient_error<float>(s, 12) < 5e-6);
+// The error bounds, relative to the sum of |products| (the scale of any summation order's rounding
+// error), about twice the worst measured on these shapes. F(2x2) forward: 1.5e-6 in float (12
+// epsilons: the transforms' 1/24 and 4x / 5x coefficients grow the error; a direct float sum stays
+// near 1e-7), 3e-15 in double; weight gradient 2.0e-6 and 3.2e-15. F(4x4), with its 21/4 and 1/90
+// coefficients: forward 3.2e-6 and 1.0e-14, weight gradient 4.5e-6 and 1.1e-14.
+struct Bounds {
+    Tile tile;
+    double forward_float, forward_double, weight_float, weight_double;
+};
+const Bounds bounds[] = {{Tile::F2, 3e-6, 1e-14, 4e-6, 1e-14}, {Tile::F4, 7e-6, 2.5e-14, 9e-6, 2.5e-14}};
+
+TEST_CASE("winograd F(2x2,5x5) and F(4x4,5x5) forward and weight gradient match direct sums, every ISA") {
+    for (const Bounds& bound : bounds) {
+        for (loom::Isa isa : {loom::Isa::Generic, loom::Isa::Avx2, loom::Isa::Avx512}) {
+            if (!loom::isa_supported(isa)) continue;
+            loom::ScopedIsa scoped(isa);
+            for (const auto& s : shapes) {
+                CAPTURE(static_cast<int>(bound.tile));
+                CAPTURE(s.h);
+                CAPTURE(s.w);
+                CAPTURE(s.c);
+                CAPTURE(s.f);
+                CAPTURE(std::string(loom::isa_name(isa)));
+                const double errors[4] = {forward_error<float>(bound.tile, s, 11), forward_error<double>(bound.tile, s, 11),
+                                          weight_gradient_error<float>(bound.tile, s, 12),
+                                          weight_gradient_error<double>(bound.tile, s, 12)};
+                CHECK(errors[0] < bound.forward_float);
+                CHECK(errors[1] < bound.forward_double);
+                CHECK(errors[2] < bound.weight_float);
+                CHECK(errors[3] < bound.weight_double);
+            }
         }
     }
 }
@@ -154,16 +169,18 @@ TEST_CASE("winograd weight gradient: bitwise the same for 1 and 2 threads") {
     std::vector<float> x(s.samples * g.input_size()), dy(s.samples * g.output_positions() * s.f);
     for (auto& v : x) v = static_cast<float>(rng.uniform(-1, 1));
     for (auto& v : dy) v = static_cast<float>(rng.uniform(-1, 1));
-    std::vector<float> one(25 * s.c * s.f), two(one.size());
-    {
-        loom_test::ScopedThreads threads(1);
-        loom::kernels::winograd::weight_gradient(x.data(), s.samples, g, dy.data(), s.f, one.data());
+    for (const Tile tile : {Tile::F2, Tile::F4}) {
+        std::vector<float> one(25 * s.c * s.f), two(one.size());
+        {
+            loom_test::ScopedThreads threads(1);
+            loom::kernels::winograd::weight_gradient(tile, x.data(), s.samples, g, dy.data(), s.f, one.data());
+        }
+        {
+            loom_test::ScopedThreads threads(2);
+            loom::kernels::winograd::weight_gradient(tile, x.data(), s.samples, g, dy.data(), s.f, two.data());
+        }
+        CHECK(one == two);
     }
-    {
-        loom_test::ScopedThreads threads(2);
-        loom::kernels::winograd::weight_gradient(x.data(), s.samples, g, dy.data(), s.f, two.data());
-    }
-    CHECK(one == two);
 }
 
 TEST_CASE("Conv2D with Winograd: same forward, input and weight gradients as im2col + GEMM") {

@@ -97,11 +97,13 @@ public:
             case ConvAlgorithm::Direct:
                 kernels::direct::forward(x.data(), n, g_, w_.data(), filters_, b_.data(), y_.data());
                 break;
-            case ConvAlgorithm::Winograd:
-                u_.resize({kernels::winograd::points, g_.c, filters_});
-                kernels::winograd::transform_kernel(w_.data(), g_.c, filters_, false, u_.data());
-                kernels::winograd::convolve(x.data(), n, g_, u_.data(), filters_, b_.data(), y_.data());
+            case ConvAlgorithm::Winograd: {
+                const auto tile = kernels::winograd::tile_for(g_);
+                u_.resize({kernels::winograd::points(tile), g_.c, filters_});
+                kernels::winograd::transform_kernel(tile, w_.data(), g_.c, filters_, false, u_.data());
+                kernels::winograd::convolve(tile, x.data(), n, g_, u_.data(), filters_, b_.data(), y_.data());
                 break;
+            }
             default:
                 for (std::size_t r = 0; r < n * rows_per_sample; ++r)
                     std::copy(b_.begin(), b_.end(), y_.data() + r * filters_);
@@ -129,7 +131,9 @@ public:
         const bool dx_winograd = need_dx && dw_winograd;
         const bool dx_gemm = need_dx && !dx_winograd;
         if (dw_direct) kernels::direct::weight_gradient(x_.data(), n, g_, g.data(), filters_, dw_.data());
-        if (dw_winograd) kernels::winograd::weight_gradient(x_.data(), n, g_, g.data(), filters_, dw_.data());
+        if (dw_winograd)
+            kernels::winograd::weight_gradient(kernels::winograd::tile_for(g_), x_.data(), n, g_, g.data(), filters_,
+                                               dw_.data());
         if (dx_gemm) {  // col2im adds into it
             dx_.resize(x_.shape());
             parallel_for(n, 8, [&](std::size_t s0, std::size_t s1) {
@@ -161,9 +165,10 @@ public:
             const kernels::ConvGeometry adjoint{g_.oh, g_.ow, filters_, g_.kh, g_.kw, 1, 1,
                                                 g_.kh - 1 - g_.pad_top, g_.kw - 1 - g_.pad_left, g_.h, g_.w};
             dx_.resize(x_.shape());
-            u_.resize({kernels::winograd::points, filters_, g_.c});
-            kernels::winograd::transform_kernel(w_.data(), g_.c, filters_, true, u_.data());
-            kernels::winograd::convolve(g.data(), n, adjoint, u_.data(), g_.c, static_cast<const T*>(nullptr),
+            const auto tile = kernels::winograd::tile_for(adjoint);
+            u_.resize({kernels::winograd::points(tile), filters_, g_.c});
+            kernels::winograd::transform_kernel(tile, w_.data(), g_.c, filters_, true, u_.data());
+            kernels::winograd::convolve(tile, g.data(), n, adjoint, u_.data(), g_.c, static_cast<const T*>(nullptr),
                                         dx_.data());
         }
         return need_dx ? dx_.view() : TensorView<const T>{};
