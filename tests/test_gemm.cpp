@@ -6,6 +6,7 @@
 #include <Eigen/Dense>
 #include <cmath>
 #include <cstdlib>
+#include <cstdint>
 #include <cstring>
 #include <limits>
 #include <string>
@@ -229,6 +230,35 @@ TEST_CASE_TEMPLATE("gemm: LeNet and MLP shapes", T, float, double) {
     for (Isa isa : supported_isas()) {
         loom::ScopedIsa scoped(isa);
         for (const auto& s : shapes) check_case<T>({s.ta, s.tb, s.m, s.n, s.k, 1.0, 0.0});
+    }
+}
+
+TEST_CASE_TEMPLATE("gemm with a byte A: the bits of the same product with A's values as T", T, float, double) {
+    // Bytes are exact in T and are packed into the same panels, so the two products agree bit for bit:
+    // odd sizes, both A layouts, both B layouts, the MLP's shapes (direct and as C^T), every ISA,
+    // alpha carrying the scale, beta accumulating.
+    struct Shape {
+        std::size_t m, n, k;
+    };
+    const Shape shapes[] = {{1, 1, 1}, {2, 3, 5}, {13, 17, 19}, {29, 1, 67}, {7, 33, 130}, {512, 50, 784}, {784, 50, 300}, {37, 10, 500}};
+    loom::Rng rng(17);
+    for (Isa isa : supported_isas()) {
+        loom::ScopedIsa scoped(isa);
+        for (const auto& s : shapes)
+            for (Transpose ta : {Transpose::No, Transpose::Yes})
+                for (Transpose tb : {Transpose::No, Transpose::Yes}) {
+                    CAPTURE(describe({ta, tb, s.m, s.n, s.k, 1.0, 0.0}));
+                    const std::size_t lda = (ta == Transpose::No ? s.k : s.m) + 3, ldb = tb == Transpose::No ? s.n : s.k;
+                    std::vector<std::uint8_t> bytes((ta == Transpose::No ? s.m : s.k) * lda);
+                    for (auto& v : bytes) v = static_cast<std::uint8_t>(rng.uniform(0.0, 256.0));
+                    const std::vector<T> values(bytes.begin(), bytes.end());
+                    const auto b = random_matrix<T>(rng, tb == Transpose::No ? s.k : s.n, ldb);
+                    auto c1 = random_matrix<T>(rng, s.m, s.n), c2 = c1;
+                    const T alpha = static_cast<T>(1.0 / 255), beta = static_cast<T>(0.5);
+                    loom::gemm<T>(ta, tb, s.m, s.n, s.k, alpha, bytes.data(), lda, b.data(), ldb, beta, c1.data(), s.n);
+                    loom::gemm<T>(ta, tb, s.m, s.n, s.k, alpha, values.data(), lda, b.data(), ldb, beta, c2.data(), s.n);
+                    CHECK(c1 == c2);
+                }
     }
 }
 

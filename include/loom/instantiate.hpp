@@ -48,7 +48,10 @@
         loom::Sequential<T>&, const loom::Samples<T>&, loom::TensorView<const T>, const loom::FullBatchOptions&);   \
     LOOM_TEMPLATE_FOR(T) template void loom::gemm<T>(loom::Transpose, loom::Transpose, std::size_t, std::size_t,     \
                                                      std::size_t, T, const T*, std::size_t, const T*, std::size_t, T, \
-                                                     T*, std::size_t);
+                                                     T*, std::size_t);                                                \
+    LOOM_TEMPLATE_FOR(T) template void loom::gemm<T>(loom::Transpose, loom::Transpose, std::size_t, std::size_t,     \
+                                                     std::size_t, T, const std::uint8_t*, std::size_t, const T*,      \
+                                                     std::size_t, T, T*, std::size_t);
 
 LOOM_INSTANTIATIONS(float)
 LOOM_INSTANTIATIONS(double)

@@ -12,6 +12,7 @@
 // are bitwise reproducible for a given ISA.
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <type_traits>
 
 #include "loom/core/error.hpp"
@@ -85,9 +86,9 @@ inline void gemm_thread_grid(int threads, std::size_t mr, std::size_t nr, std::s
 
 // The serial BLIS loops on the rectangle rows [m0, m1) x columns [n0, n1) of C, with this thread's
 // packing buffers.
-template <class T, Isa isa, class Kernel>
+template <class T, Isa isa, class Kernel, class A, class B>
 void gemm_rectangle(Transpose ta, Transpose tb, std::size_t m0, std::size_t m1, std::size_t n0, std::size_t n1,
-                    std::size_t k, T alpha, const T* a, std::size_t lda, const T* b, std::size_t ldb, T beta, T* c,
+                    std::size_t k, T alpha, const A* a, std::size_t lda, const B* b, std::size_t ldb, T beta, T* c,
                     std::size_t ldc) {
     constexpr GemmBlocks blocks = gemm_blocks<T, isa>();
     constexpr std::size_t MR = blocks.mr, NR = blocks.nr;
@@ -130,9 +131,9 @@ void gemm_rectangle(Transpose ta, Transpose tb, std::size_t m0, std::size_t m1, 
     }
 }
 
-template <class T, Isa isa, class Kernel>
-void gemm_packed(Transpose ta, Transpose tb, std::size_t m, std::size_t n, std::size_t k, T alpha, const T* a,
-                 std::size_t lda, const T* b, std::size_t ldb, T beta, T* c, std::size_t ldc) {
+template <class T, Isa isa, class Kernel, class A, class B>
+void gemm_packed(Transpose ta, Transpose tb, std::size_t m, std::size_t n, std::size_t k, T alpha, const A* a,
+                 std::size_t lda, const B* b, std::size_t ldb, T beta, T* c, std::size_t ldc) {
     constexpr std::size_t MR = Kernel::mr, NR = Kernel::nr;
     const int threads = threads_for(2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k),
                                     gemm_min_flops_per_thread);
@@ -210,9 +211,9 @@ inline constexpr std::size_t transposed_c_scratch_elements = std::size_t{1} << 2
 
 constexpr Transpose flip(Transpose t) { return t == Transpose::No ? Transpose::Yes : Transpose::No; }
 
-template <class T, Isa isa, class Kernel>
-void gemm_dispatch(Transpose ta, Transpose tb, std::size_t m, std::size_t n, std::size_t k, T alpha, const T* a,
-                   std::size_t lda, const T* b, std::size_t ldb, T beta, T* c, std::size_t ldc) {
+template <class T, Isa isa, class Kernel, class A, class B>
+void gemm_dispatch(Transpose ta, Transpose tb, std::size_t m, std::size_t n, std::size_t k, T alpha, const A* a,
+                   std::size_t lda, const B* b, std::size_t ldb, T beta, T* c, std::size_t ldc) {
     if (gemm_transposed_c_pays<Kernel>(m, n, k)) {
         // In blocks of C's rows, so that the scratch stays a few MiB however tall C is (it is kept
         // for the next call). Every element still sums over k in the same KC slices.
@@ -222,7 +223,7 @@ void gemm_dispatch(Transpose ta, Transpose tb, std::size_t m, std::size_t n, std
         T* s = scratch<T, GemmBuffer::TransposedC>(std::min(m, rows) * n);
         for (std::size_t m0 = 0; m0 < m; m0 += rows) {
             const std::size_t mb = std::min(rows, m - m0);
-            const T* a_rows = ta == Transpose::No ? a + m0 * lda : a + m0;  // rows m0.. of op(A)
+            const A* a_rows = ta == Transpose::No ? a + m0 * lda : a + m0;  // rows m0.. of op(A)
             gemm_packed<T, isa, Kernel>(flip(tb), flip(ta), n, mb, k, alpha, b, ldb, a_rows, lda, T(0), s, mb);
             gemm_add_transposed(mb, n, s, beta, c + m0 * ldc, ldc);
         }
@@ -233,9 +234,12 @@ void gemm_dispatch(Transpose ta, Transpose tb, std::size_t m, std::size_t n, std
 
 }  // namespace detail
 
-template <class T>
-void gemm(Transpose ta, Transpose tb, std::size_t m, std::size_t n, std::size_t k, T alpha, const T* a,
-          std::size_t lda, const T* b, std::size_t ldb, T beta, T* c, std::size_t ldc) {
+namespace detail {
+
+// loom::gemm's checks and ISA choice, for an A of T or of bytes.
+template <class T, class A>
+void gemm_entry(Transpose ta, Transpose tb, std::size_t m, std::size_t n, std::size_t k, T alpha, const A* a,
+                std::size_t lda, const T* b, std::size_t ldb, T beta, T* c, std::size_t ldc) {
     static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>, "loom::gemm is for float and double");
     require<ArgumentError>(ldc >= n, "gemm: ldc ", ldc, " is smaller than n ", n);
     require<ArgumentError>(lda >= (ta == Transpose::No ? k : m), "gemm: lda ", lda, " too small");
@@ -243,25 +247,36 @@ void gemm(Transpose ta, Transpose tb, std::size_t m, std::size_t n, std::size_t 
     if (m == 0 || n == 0) return;
     // As in BLAS, alpha == 0 does not read A or B.
     if (k == 0 || alpha == T(0)) {
-        detail::gemm_scale_c(m, n, beta, c, ldc);
+        gemm_scale_c(m, n, beta, c, ldc);
         return;
     }
     switch (active_isa()) {
 #if LOOM_X86
         case Isa::Avx512:
-            detail::gemm_dispatch<T, Isa::Avx512, detail::GemmKernelAvx512<T>>(ta, tb, m, n, k, alpha, a, lda, b,
-                                                                               ldb, beta, c, ldc);
+            gemm_dispatch<T, Isa::Avx512, GemmKernelAvx512<T>>(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
             break;
         case Isa::Avx2:
-            detail::gemm_dispatch<T, Isa::Avx2, detail::GemmKernelAvx2<T>>(ta, tb, m, n, k, alpha, a, lda, b, ldb,
-                                                                           beta, c, ldc);
+            gemm_dispatch<T, Isa::Avx2, GemmKernelAvx2<T>>(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
             break;
 #endif
         default:
-            detail::gemm_dispatch<T, Isa::Generic, detail::GemmKernelGeneric<T>>(ta, tb, m, n, k, alpha, a, lda,
-                                                                                 b, ldb, beta, c, ldc);
+            gemm_dispatch<T, Isa::Generic, GemmKernelGeneric<T>>(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
             break;
     }
+}
+
+}  // namespace detail
+
+template <class T>
+void gemm(Transpose ta, Transpose tb, std::size_t m, std::size_t n, std::size_t k, T alpha, const T* a,
+          std::size_t lda, const T* b, std::size_t ldb, T beta, T* c, std::size_t ldc) {
+    detail::gemm_entry(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+template <class T>
+void gemm(Transpose ta, Transpose tb, std::size_t m, std::size_t n, std::size_t k, T alpha, const std::uint8_t* a,
+          std::size_t lda, const T* b, std::size_t ldb, T beta, T* c, std::size_t ldc) {
+    detail::gemm_entry(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 }  // namespace loom

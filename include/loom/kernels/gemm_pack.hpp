@@ -6,8 +6,13 @@
 //
 // The loops here are the portable version; an ISA with its own packing routines (x86/<isa>/pack.hpp)
 // takes over through `if constexpr` on the ISA the driver was instantiated for.
+//
+// An operand may also be bytes (images, 0..255), which become T here, on their way into the panels:
+// the caller never holds them as T, and packing reads a quarter of the memory.
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
+#include <type_traits>
 
 #include "loom/kernels/cpu_features.hpp"
 #include "loom/kernels/transpose.hpp"
@@ -58,10 +63,49 @@ void pack_transposed(const T* src, std::size_t ld, std::size_t rows, std::size_t
     }
 }
 
+// dst[r * dst_ld + i] = src[r * ld + i] as T, for r < rows, i < cols (bytes to T, vectorised where
+// the ISA has a routine for it).
+template <Isa isa, class T>
+void bytes_to(const std::uint8_t* src, std::size_t ld, std::size_t rows, std::size_t cols, T* dst, std::size_t dst_ld) {
+#if LOOM_X86
+    if constexpr (std::is_same_v<T, float> && isa == Isa::Avx512) {
+        bytes_to_floats_avx512(src, ld, rows, cols, dst, dst_ld);
+        return;
+    }
+    if constexpr (std::is_same_v<T, float> && isa == Isa::Avx2) {
+        bytes_to_floats_avx2(src, ld, rows, cols, dst, dst_ld);
+        return;
+    }
+#endif
+    for (std::size_t r = 0; r < rows; ++r)
+        for (std::size_t i = 0; i < cols; ++i) dst[r * dst_ld + i] = static_cast<T>(src[r * ld + i]);
+}
+
+// pack_copy from bytes: each k step's run of values is converted straight into its place.
+template <std::size_t S, Isa isa, class T>
+void pack_copy(const std::uint8_t* src, std::size_t ld, std::size_t count, std::size_t kc, T* dst) {
+    bytes_to<isa>(src, ld, kc, count, dst, S);
+    if (count < S)
+        for (std::size_t p = 0; p < kc; ++p) std::fill(dst + p * S + count, dst + (p + 1) * S, T(0));
+}
+
+// pack_transposed from bytes: S rows x a block of k steps are converted into a small tile (in L1),
+// which the T routine then transposes into place.
+template <std::size_t S, Isa isa, class T>
+void pack_transposed(const std::uint8_t* src, std::size_t ld, std::size_t rows, std::size_t kc, T* dst) {
+    constexpr std::size_t steps = 64;
+    alignas(64) T tile[S * steps];
+    for (std::size_t p0 = 0; p0 < kc; p0 += steps) {
+        const std::size_t width = std::min(steps, kc - p0);
+        bytes_to<isa>(src + p0, ld, rows, width, tile, steps);
+        pack_transposed<S, isa>(static_cast<const T*>(tile), steps, rows, width, dst + p0 * S);
+    }
+}
+
 // Packs rows [i0, i0 + mc) x columns [p0, p0 + kc) of op(A) into ceil(mc / MR) micro-panels of
 // kc x MR values each (value (i, p) of a panel at p * MR + i).
-template <std::size_t MR, Isa isa, class T>
-void pack_a(Transpose ta, const T* a, std::size_t lda, std::size_t i0, std::size_t mc, std::size_t p0,
+template <std::size_t MR, Isa isa, class Source, class T>
+void pack_a(Transpose ta, const Source* a, std::size_t lda, std::size_t i0, std::size_t mc, std::size_t p0,
             std::size_t kc, T* dst) {
     for (std::size_t ir = 0; ir < mc; ir += MR) {
         const std::size_t rows = std::min(MR, mc - ir);
@@ -78,8 +122,8 @@ void pack_a(Transpose ta, const T* a, std::size_t lda, std::size_t i0, std::size
 
 // Packs micro-panels [panel_begin, panel_end) of rows [p0, p0 + kc) x columns [j0, j0 + nc) of op(B);
 // panel q covers columns j0 + q * NR ... and is stored as kc x NR values at dst + q * kc * NR.
-template <std::size_t NR, Isa isa, class T>
-void pack_b(Transpose tb, const T* b, std::size_t ldb, std::size_t p0, std::size_t kc, std::size_t j0,
+template <std::size_t NR, Isa isa, class Source, class T>
+void pack_b(Transpose tb, const Source* b, std::size_t ldb, std::size_t p0, std::size_t kc, std::size_t j0,
             std::size_t nc, std::size_t panel_begin, std::size_t panel_end, T* dst) {
     if (tb == Transpose::No) {
         // op(B)(p, j) = b[p * ldb + j]: each k step is a contiguous run of NR values. Taken a block of

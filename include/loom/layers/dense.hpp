@@ -30,24 +30,37 @@ public:
     TensorView<const T> forward(TensorView<const T> x, bool) override {
         this->check_input(x);
         x_ = x;
-        const std::size_t n = x.dim(0);
-        y_.resize({n, units_});
-        // Broadcast the bias into y, then accumulate x W on top of it (beta = 1).
-        for (std::size_t i = 0; i < n; ++i) std::copy(b_.begin(), b_.end(), y_.data() + i * units_);
-        gemm<T>(Transpose::No, Transpose::No, n, units_, in_, T(1), x.data(), in_, w_.data(), units_, T(1), y_.data(),
-                units_);
-        return y_.view();
+        x_bytes_ = {};
+        return affine(x.dim(0), T(1), x.data());
+    }
+
+    // forward for an input given as bytes that stand for byte * scale (a model's first layer on image
+    // pixels, Samples<T>): the bytes go into the GEMMs as they are, with the scale applied to each
+    // product (so the result equals forward's on the values to rounding), and never exist as T.
+    // Sequential uses it for byte samples when this is its first layer past any Flatten.
+    TensorView<const T> forward_bytes(TensorView<const std::uint8_t> x, T scale) {
+        require<ShapeError>(x.rank() == 2 && x.dim(1) == in_, "Dense: expected byte inputs of shape (N, ", in_,
+                            "), got ", x.shape());
+        x_ = {};
+        x_bytes_ = x;
+        x_scale_ = scale;
+        return affine(x.dim(0), scale, x.data());
     }
 
     TensorView<const T> backward(TensorView<const T> g) override {
-        const std::size_t n = x_.dim(0);
+        const bool bytes = x_bytes_.data() != nullptr;
+        const std::size_t n = bytes ? x_bytes_.dim(0) : x_.dim(0);
         this->check_grad(g, n);
         // dW = x^T g, db = column sums of g, dx = g W^T
-        gemm<T>(Transpose::Yes, Transpose::No, in_, units_, n, T(1), x_.data(), in_, g.data(), units_, T(0),
-                dw_.data(), units_);
+        if (bytes)
+            gemm<T>(Transpose::Yes, Transpose::No, in_, units_, n, x_scale_, x_bytes_.data(), in_, g.data(), units_,
+                    T(0), dw_.data(), units_);
+        else
+            gemm<T>(Transpose::Yes, Transpose::No, in_, units_, n, T(1), x_.data(), in_, g.data(), units_, T(0),
+                    dw_.data(), units_);
         kernels::column_sums(g.data(), n, units_, db_.data());
         if (!this->input_gradient_needed()) return {};
-        dx_.resize(x_.shape());
+        dx_.resize(bytes ? Shape{n, in_} : x_.shape());
         gemm<T>(Transpose::No, Transpose::Yes, n, in_, units_, T(1), g.data(), units_, w_.data(), units_, T(0),
                 dx_.data(), in_);
         return dx_.view();
@@ -86,10 +99,22 @@ protected:
     }
 
 private:
+    // y = scale * x W + b for n rows of x (T or bytes).
+    template <class X>
+    TensorView<const T> affine(std::size_t n, T scale, const X* x) {
+        y_.resize({n, units_});
+        // Broadcast the bias into y, then accumulate x W on top of it (beta = 1).
+        for (std::size_t i = 0; i < n; ++i) std::copy(b_.begin(), b_.end(), y_.data() + i * units_);
+        gemm<T>(Transpose::No, Transpose::No, n, units_, in_, scale, x, in_, w_.data(), units_, T(1), y_.data(), units_);
+        return y_.view();
+    }
+
     std::size_t units_, in_ = 0;
     Initializer kernel_init_, bias_init_;
     Tensor<T> w_, b_, dw_, db_, y_, dx_;
     TensorView<const T> x_;
+    TensorView<const std::uint8_t> x_bytes_;  // instead of x_, after forward_bytes
+    T x_scale_ = T(1);
 };
 
 }  // namespace loom

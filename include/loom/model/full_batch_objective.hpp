@@ -5,9 +5,10 @@
 //
 // The data goes through the ordinary layers in chunks, so activation memory stays bounded, and the
 // sums are kept in double so that 60,000 float terms lose nothing. The samples may be scaled bytes
-// (Samples<T>), which become T a chunk at a time: a quarter of the memory and of the memory traffic
-// (R nnet's 60,000 images: 47 MB instead of 188 per evaluation), which is what an evaluation waits on
-// (examples/nnet passes bytes; docs/performance.md). With several threads the chunks
+// (Samples<T>): a quarter of the memory and of the memory traffic (R nnet's 60,000 images: 47 MB
+// instead of 188 per evaluation), which is what an evaluation waits on (examples/nnet passes bytes;
+// docs/performance.md). A first Dense layer takes them as bytes (Sequential::forward on Samples);
+// other models get them as T a chunk at a time. With several threads the chunks
 // run side by side on copies of the model (one per thread, serial kernels, no fork and join per
 // layer) and are added in chunk order, so the result is bitwise the same for every thread count.
 // The copies belong to this object, not to the model: they live as long as the fit.
@@ -52,7 +53,7 @@ public:
             parallel_for(active, 1, [&](std::size_t begin, std::size_t end) {
                 for (std::size_t l = begin; l < end; ++l) {
                     const std::size_t b = (first + l) * chunk_, e = std::min(n, b + chunk_);
-                    chunk_loss[l] = lane(l).compute_gradients(x.chunk(b, e, buffers_[l]), y.rows(b, e), Reduction::Sum).loss_sum;
+                    chunk_loss[l] = lane(l).compute_gradients(x.rows(b, e), buffers_[l], y.rows(b, e), Reduction::Sum).loss_sum;
                 }
             });
             for (std::size_t l = 0; l < active; ++l) total += chunk_loss[l];
@@ -116,7 +117,7 @@ private:
     Sequential<T>& net_;
     std::size_t chunk_;
     std::vector<std::unique_ptr<Sequential<T>>> copies_;
-    std::vector<Tensor<T>> buffers_;  // per lane: its chunk as T, when the samples are bytes
+    std::vector<Tensor<T>> buffers_;  // per lane: its chunk as T, when bytes must be converted
 };
 
 }  // namespace loom

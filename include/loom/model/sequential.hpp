@@ -19,6 +19,8 @@
 #include "loom/core/tensor.hpp"
 #include "loom/data/preprocess.hpp"
 #include "loom/data/samples.hpp"
+#include "loom/layers/dense.hpp"
+#include "loom/layers/flatten.hpp"
 #include "loom/layers/layer.hpp"
 #include "loom/layers/softmax.hpp"
 #include "loom/losses/cross_entropy.hpp"
@@ -103,17 +105,25 @@ public:
     TensorView<const T> forward(TensorView<const T> x, bool training = false) {
         const std::lock_guard lock(*mutex_);
         check_batch<T>(x, input_shape_, "input");
-        TensorView<const T> h = x;
         fused_.assign(layers_.size(), false);
-        for (std::size_t i = 0; i < layers_.size(); ++i) {
-            if (i + 1 < layers_.size() && detail::fused_forward(*layers_[i], *layers_[i + 1], h, h)) {
-                fused_[i] = true;  // an activation and a pool in one pass (layer_fusion.hpp)
-                ++i;
-                continue;
-            }
-            h = layers_[i]->forward(h, training);
-        }
-        return h;
+        return run_layers(x, 0, training);
+    }
+
+    // forward on samples as they are stored. Bytes go into the first layer as they are when it is a
+    // Dense (past any Flatten: Dense::forward_bytes), so they never exist as T; otherwise they become
+    // T in `buffer` first (Samples::chunk), which must then live as long as the result.
+    TensorView<const T> forward(const Samples<T>& x, Tensor<T>& buffer, bool training = false) {
+        const std::lock_guard lock(*mutex_);
+        if (!x.holds_bytes()) return forward(x.values(), training);
+        const std::size_t dense = first_dense_past_flatten();
+        if (dense == layers_.size()) return forward(x.chunk(0, x.dim(0), buffer), training);
+        check_batch_shape(x.shape(), input_shape_, "input");
+        const std::size_t n = x.dim(0);
+        fused_.assign(layers_.size(), false);
+        // The Flatten layers before it are reshapes, and nothing below a first Dense is back-propagated.
+        const auto h = static_cast<Dense<T>&>(*layers_[dense]).forward_bytes(
+            x.bytes().reshaped({n, n ? x.bytes().size() / n : 0}), x.scale());
+        return run_layers(h, dense + 1, training);
     }
 
     // Back-propagates d(loss)/d(output of layer `from - 1`) through layers [0, from), after forward.
@@ -140,19 +150,15 @@ public:
     BatchResult compute_gradients(TensorView<const T> x, TensorView<const T> y, Reduction reduction = Reduction::Mean) {
         const std::lock_guard lock(*mutex_);
         require(compiled(), "compute_gradients: compile the model first");
-        const auto p = forward(x, true);
-        check_batch<T>(y, output_shape(), "targets");
-        const T scale = reduction == Reduction::Mean ? T(1) / static_cast<T>(x.dim(0)) : T(1);
-        const double loss = loss_->value(p, y);
-        grad_.resize(p.shape());
-        if (fused_softmax_) {  // softmax and cross-entropy together: p - y, exact and cheap
-            static_cast<const CrossEntropy&>(*loss_).softmax_gradient(p, y, grad_.view(), scale);
-            backward(grad_, layers_.size() - 1);
-        } else {
-            loss_->gradient(p, y, grad_.view(), scale);
-            backward(grad_, layers_.size());
-        }
-        return {loss, count_correct<T>(p, y), x.dim(0)};
+        return gradients_from(forward(x, true), y, reduction);
+    }
+
+    // compute_gradients on samples as they are stored, through forward(x, buffer, true).
+    BatchResult compute_gradients(const Samples<T>& x, Tensor<T>& buffer, TensorView<const T> y,
+                                  Reduction reduction = Reduction::Mean) {
+        const std::lock_guard lock(*mutex_);
+        require(compiled(), "compute_gradients: compile the model first");
+        return gradients_from(forward(x, buffer, true), y, reduction);
     }
 
     // One optimisation step on a batch (Keras' train_on_batch): gradients of the mean loss, then the
@@ -274,6 +280,45 @@ public:
     }
 
 private:
+    // Layers [first, size) on h, fusing an activation and a pool (layer_fusion.hpp).
+    TensorView<const T> run_layers(TensorView<const T> h, std::size_t first, bool training) {
+        for (std::size_t i = first; i < layers_.size(); ++i) {
+            if (i + 1 < layers_.size() && detail::fused_forward(*layers_[i], *layers_[i + 1], h, h)) {
+                fused_[i] = true;
+                ++i;
+                continue;
+            }
+            h = layers_[i]->forward(h, training);
+        }
+        return h;
+    }
+
+    // The loss of the forward pass's output p against y, and the gradients from backward.
+    BatchResult gradients_from(TensorView<const T> p, TensorView<const T> y, Reduction reduction) {
+        check_batch<T>(y, output_shape(), "targets");
+        const std::size_t n = p.dim(0);
+        const T scale = reduction == Reduction::Mean ? T(1) / static_cast<T>(n) : T(1);
+        const double loss = loss_->value(p, y);
+        grad_.resize(p.shape());
+        if (fused_softmax_) {  // softmax and cross-entropy together: p - y, exact and cheap
+            static_cast<const CrossEntropy&>(*loss_).softmax_gradient(p, y, grad_.view(), scale);
+            backward(grad_, layers_.size() - 1);
+        } else {
+            loss_->gradient(p, y, grad_.view(), scale);
+            backward(grad_, layers_.size());
+        }
+        return {loss, count_correct<T>(p, y), n};
+    }
+
+    // The index of the first layer that is not a Flatten if it is a Dense, else size().
+    std::size_t first_dense_past_flatten() const {
+        for (std::size_t i = 0; i < layers_.size(); ++i) {
+            if (dynamic_cast<const Flatten<T>*>(layers_[i].get())) continue;
+            return dynamic_cast<const Dense<T>*>(layers_[i].get()) ? i : layers_.size();
+        }
+        return layers_.size();
+    }
+
     // Appends a built layer. A layer needs its input gradient only if a layer before it has parameters:
     // the first does not, nor a Dense after a Flatten (skipping it saves a GEMM, and col2im for a
     // convolution), and backward stops there.

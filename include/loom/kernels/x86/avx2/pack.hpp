@@ -4,6 +4,7 @@
 // 8 x 8 floats / 4 x 4 doubles, instead of one scalar gather per element; partial vectors use vmaskmov.
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 
 #include "loom/kernels/cpu_features.hpp"
 #include "loom/kernels/x86/avx2/vector.hpp"
@@ -109,6 +110,23 @@ __attribute__((target("avx2,fma"))) void pack_copy_avx2(const T* src, std::size_
 #pragma GCC unroll 4
         for (std::size_t g = 0; g < groups; ++g)
             P::storeu(store_mask[g], dst + p * S + g * L, P::loadu(load_mask[g], src + p * ld + g * L));
+}
+
+// dst[r * dst_ld + i] = src[r * ld + i] as floats, for r < rows, i < cols: bytes (image pixels) on
+// their way into packed panels, 8 at a time.
+__attribute__((target("avx2,fma"))) inline void bytes_to_floats_avx2(const std::uint8_t* src, std::size_t ld,
+                                                                     std::size_t rows, std::size_t cols, float* dst,
+                                                                     std::size_t dst_ld) {
+    for (std::size_t r = 0; r < rows; ++r) {
+        const std::uint8_t* from = src + r * ld;
+        float* to = dst + r * dst_ld;
+        std::size_t i = 0;
+        for (; i + 8 <= cols; i += 8) {
+            const __m128i bytes = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(from + i));  // exactly 8 bytes
+            _mm256_storeu_ps(to + i, _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(bytes)));
+        }
+        for (; i < cols; ++i) to[i] = static_cast<float>(from[i]);
+    }
 }
 
 }  // namespace loom::detail

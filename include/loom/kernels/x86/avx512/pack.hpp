@@ -2,6 +2,7 @@
 // AVX-512 packing routines for the GEMM driver (gemm_pack.hpp calls them when the active ISA is AVX-512).
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 
 #include "loom/kernels/cpu_features.hpp"
 
@@ -169,6 +170,25 @@ __attribute__((target("avx512f"))) void pack_copy_avx512(const double* src, std:
         for (std::size_t g = 0; g < groups; ++g)
             _mm512_mask_storeu_pd(dst + p * S + g * 8, store_mask[g],
                                   _mm512_maskz_loadu_pd(load_mask[g], src + p * ld + g * 8));
+}
+
+// dst[r * dst_ld + i] = src[r * ld + i] as floats, for r < rows, i < cols: bytes (image pixels) on
+// their way into packed panels, 16 at a time.
+__attribute__((target("avx512f"))) inline void bytes_to_floats_avx512(const std::uint8_t* src, std::size_t ld,
+                                                                      std::size_t rows, std::size_t cols, float* dst,
+                                                                      std::size_t dst_ld) {
+    for (std::size_t r = 0; r < rows; ++r) {
+        const std::uint8_t* from = src + r * ld;
+        float* to = dst + r * dst_ld;
+        std::size_t i = 0;
+        for (; i + 16 <= cols; i += 16) {
+            const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(from + i));  // exactly 16 bytes
+            // The all-ones masked forms: see LOOM_ALL16 above.
+            const auto all = static_cast<__mmask16>(0xFFFF);
+            _mm512_storeu_ps(to + i, _mm512_maskz_cvtepi32_ps(all, _mm512_maskz_cvtepu8_epi32(all, bytes)));
+        }
+        for (; i < cols; ++i) to[i] = static_cast<float>(from[i]);
+    }
 }
 
 }  // namespace loom::detail
