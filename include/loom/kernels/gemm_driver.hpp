@@ -185,16 +185,28 @@ bool gemm_transposed_c_pays(std::size_t m, std::size_t n, std::size_t k) {
 }
 
 // C = beta * C + S^T for S (n x m, row-major); beta == 0 overwrites C without reading it, as in BLAS.
-// Blocked so that both S's rows and C's rows are walked a cache line at a time.
-template <class T>
+// Blocked so that both S's rows and C's rows are walked a cache line at a time; on x86, float blocks
+// go through register transposes (x86/<isa>/pack.hpp).
+template <class T, Isa isa>
 void gemm_add_transposed(std::size_t m, std::size_t n, const T* s, T beta, T* c, std::size_t ldc) {
     constexpr std::size_t block = 32;
     parallel_for((m + block - 1) / block, 4096 / block, [&](std::size_t first, std::size_t last) {
-        for (std::size_t i0 = first * block; i0 < std::min(m, last * block); i0 += block) {
-            const std::size_t i1 = std::min(m, i0 + block);
+        const std::size_t i0 = first * block, rows = std::min(m, last * block) - i0;
+#if LOOM_X86
+        if constexpr (std::is_same_v<T, float> && isa == Isa::Avx512) {
+            add_transposed_avx512(rows, n, s + i0, m, beta, c + i0 * ldc, ldc);
+            return;
+        }
+        if constexpr (std::is_same_v<T, float> && isa == Isa::Avx2) {
+            add_transposed_avx2(rows, n, s + i0, m, beta, c + i0 * ldc, ldc);
+            return;
+        }
+#endif
+        for (std::size_t b0 = i0; b0 < i0 + rows; b0 += block) {
+            const std::size_t b1 = std::min(i0 + rows, b0 + block);
             for (std::size_t j0 = 0; j0 < n; j0 += block) {
                 const std::size_t j1 = std::min(n, j0 + block);
-                for (std::size_t i = i0; i < i1; ++i) {
+                for (std::size_t i = b0; i < b1; ++i) {
                     T* row = c + i * ldc;
                     if (beta == T(0))
                         for (std::size_t j = j0; j < j1; ++j) row[j] = s[j * m + i];
@@ -225,7 +237,7 @@ void gemm_dispatch(Transpose ta, Transpose tb, std::size_t m, std::size_t n, std
             const std::size_t mb = std::min(rows, m - m0);
             const A* a_rows = ta == Transpose::No ? a + m0 * lda : a + m0;  // rows m0.. of op(A)
             gemm_packed<T, isa, Kernel>(flip(tb), flip(ta), n, mb, k, alpha, b, ldb, a_rows, lda, T(0), s, mb);
-            gemm_add_transposed(mb, n, s, beta, c + m0 * ldc, ldc);
+            gemm_add_transposed<T, isa>(mb, n, s, beta, c + m0 * ldc, ldc);
         }
         return;
     }
