@@ -52,12 +52,8 @@ public:
         const std::size_t n = bytes ? x_bytes_.dim(0) : x_.dim(0);
         this->check_grad(g, n);
         // dW = x^T g, db = column sums of g, dx = g W^T
-        if (bytes)
-            gemm<T>(Transpose::Yes, Transpose::No, in_, units_, n, x_scale_, x_bytes_.data(), in_, g.data(), units_,
-                    T(0), dw_.data(), units_);
-        else
-            gemm<T>(Transpose::Yes, Transpose::No, in_, units_, n, T(1), x_.data(), in_, g.data(), units_, T(0),
-                    dw_.data(), units_);
+        if (bytes) kernel_gradient(n, x_scale_, x_bytes_.data(), g.data());
+        else kernel_gradient(n, T(1), x_.data(), g.data());
         kernels::column_sums(g.data(), n, units_, db_.data());
         if (!this->input_gradient_needed()) return {};
         dx_.resize(bytes ? Shape{n, in_} : x_.shape());
@@ -107,6 +103,12 @@ private:
         for (std::size_t i = 0; i < n; ++i) std::copy(b_.begin(), b_.end(), y_.data() + i * units_);
         gemm<T>(Transpose::No, Transpose::No, n, units_, in_, scale, x, in_, w_.data(), units_, T(1), y_.data(), units_);
         return y_.view();
+    }
+
+    // dW = scale * x^T g for the n rows of x (T or bytes) that forward saw.
+    template <class X>
+    void kernel_gradient(std::size_t n, T scale, const X* x, const T* g) {
+        gemm<T>(Transpose::Yes, Transpose::No, in_, units_, n, scale, x, in_, g, units_, T(0), dw_.data(), units_);
     }
 
     std::size_t units_, in_ = 0;

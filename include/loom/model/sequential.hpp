@@ -130,11 +130,11 @@ public:
     void backward(TensorView<const T> grad, std::size_t from) {
         require<ArgumentError>(from <= layers_.size(), "backward: from ", from, " past the model's ", layers_.size(),
                                " layers");
-        require<ArgumentError>(from == 0 || fused_.size() != layers_.size() || !fused_[from - 1],
+        require<ArgumentError>(from == 0 || !fused_[from - 1],
                                "backward: layer ", from - 1, " (", layers_[from - 1]->type(),
                                ") ran fused with the pool after it; back-propagate from above the pool");
         for (std::size_t i = from; i-- > 0;) {
-            if (i > 0 && fused_.size() == layers_.size() && fused_[i - 1]) {
+            if (i > 0 && fused_[i - 1]) {
                 grad = detail::fused_backward(*layers_[i], *layers_[i - 1], grad);
                 --i;  // a pool and the activation before it in one pass (layer_fusion.hpp)
             } else {
@@ -328,6 +328,7 @@ private:
         layer->set_input_gradient_needed(trainable_before);
         names_.push_back(unique_layer_name(layer->type(), name_counts_));
         layers_.push_back(std::move(layer));
+        fused_.assign(layers_.size(), false);
         params_.clear();
         for (auto& l : layers_)
             for (auto& p : l->parameters()) params_.push_back(p);
