@@ -226,6 +226,8 @@ TEST_CASE_TEMPLATE("gemm: LeNet and MLP shapes", T, float, double) {
         {Transpose::No, Transpose::Yes, batch, 3136, 500},       // dense1 dX
         {Transpose::No, Transpose::No, 300, 50, 784},            // MLP hidden forward (300-row slice)
         {Transpose::Yes, Transpose::No, 784, 50, 300},           // MLP dW
+        {Transpose::No, Transpose::No, 128, 10, 500},            // classifier forward (as C^T)
+        {Transpose::Yes, Transpose::No, 500, 10, 128},           // classifier dW (small: read in place)
     };
     for (Isa isa : supported_isas()) {
         loom::ScopedIsa scoped(isa);

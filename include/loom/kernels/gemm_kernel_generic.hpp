@@ -15,18 +15,19 @@ struct GemmKernelGeneric {
     static constexpr std::size_t mr = gemm_blocks<T, Isa::Generic>().mr;
     static constexpr std::size_t nr = gemm_blocks<T, Isa::Generic>().nr;
 
-    static void run(std::size_t kc, const T* a, const T* b, T* c, std::size_t ldc, T alpha, T beta) {
-        run_edge(mr, nr, kc, a, b, c, ldc, alpha, beta);
+    static void run(std::size_t kc, const T* a, std::size_t a_step, const T* b, std::size_t b_step, T* c,
+                    std::size_t ldc, T alpha, T beta) {
+        run_edge(mr, nr, kc, a, a_step, b, b_step, c, ldc, alpha, beta);
     }
 
     // The top-left rows x cols of a tile (rows <= mr, cols <= nr); the rest of C is not touched.
-    static void run_edge(std::size_t rows, std::size_t cols, std::size_t kc, const T* a, const T* b, T* c,
-                         std::size_t ldc, T alpha, T beta) {
+    static void run_edge(std::size_t rows, std::size_t cols, std::size_t kc, const T* a, std::size_t a_step,
+                         const T* b, std::size_t b_step, T* c, std::size_t ldc, T alpha, T beta) {
         T acc[mr][nr] = {};
         for (std::size_t p = 0; p < kc; ++p) {
-            const T* ap = a + p * mr;
-            const T* bp = b + p * nr;
-            for (std::size_t i = 0; i < mr; ++i)
+            const T* ap = a + p * a_step;
+            const T* bp = b + p * b_step;
+            for (std::size_t i = 0; i < rows; ++i)
                 for (std::size_t j = 0; j < nr; ++j) acc[i][j] += ap[i] * bp[j];
         }
         for (std::size_t i = 0; i < rows; ++i) {

@@ -7,8 +7,11 @@
 //
 // The contract every micro-kernel keeps (gemm_driver.hpp relies on it):
 //   C[0..rows) x [0..cols) (row stride ldc) = alpha * sum_p A[p][i] * B[p][j] + beta * C,
-// where A is a packed micro-panel (kc steps of MR values) and B one of kc steps of NR values, both
-// 64-byte aligned; beta == 0 overwrites C without reading it, so NaN/garbage in C does not propagate.
+// where A's k step p holds the tile's row values at a + p * a_step and B's its column values at
+// b + p * b_step: a packed micro-panel (a_step = MR, b_step = NR, zero-padded) or, for small products,
+// the caller's own rows (gemm_driver.hpp). Only the tile's `rows` values of A are read, but B a whole
+// vector at a time, so a B narrower than its vectors must be packed (zero-padded). beta == 0 overwrites
+// C without reading it, so NaN/garbage in C does not propagate.
 #include <array>
 #include <bit>
 #include <cstddef>
@@ -23,16 +26,16 @@
 
 namespace loom::detail::LOOM_SIMD_NAMESPACE {
 
-// C[ROWS x cols] = alpha * A_panel * B_panel + beta * C, for panels packed with MR rows / NV vectors
-// per k step. Only NVU (<= NV) vectors of B are multiplied; cols (<= NVU * lanes) limits the stores.
-template <class Vec, std::size_t MR, std::size_t NV, std::size_t ROWS, std::size_t NVU, bool prefetch_next_tile>
-LOOM_SIMD_TARGET void ukernel(std::size_t kc, const typename Vec::Scalar* a, const typename Vec::Scalar* b,
-                              typename Vec::Scalar* c, std::size_t ldc, typename Vec::Scalar alpha,
-                              typename Vec::Scalar beta, std::size_t cols) {
+// C[ROWS x cols] = alpha * A_panel * B_panel + beta * C. Only NVU vectors of B are multiplied; cols
+// (<= NVU * lanes) limits the stores. MR is the full tile's height (the next tile starts MR rows down).
+template <class Vec, std::size_t MR, std::size_t ROWS, std::size_t NVU, bool prefetch_next_tile>
+LOOM_SIMD_TARGET void ukernel(std::size_t kc, const typename Vec::Scalar* a, std::size_t a_step,
+                              const typename Vec::Scalar* b, std::size_t b_step, typename Vec::Scalar* c,
+                              std::size_t ldc, typename Vec::Scalar alpha, typename Vec::Scalar beta,
+                              std::size_t cols) {
     using T = typename Vec::Scalar;
     using V = typename Vec::V;
     constexpr std::size_t L = Vec::lanes;
-    constexpr std::size_t NR = NV * L;
     V acc[ROWS][NVU];
 #pragma GCC unroll 16
     for (std::size_t i = 0; i < ROWS; ++i)
@@ -62,15 +65,15 @@ LOOM_SIMD_TARGET void ukernel(std::size_t kc, const typename Vec::Scalar* a, con
         }
         V bv[NVU];
 #pragma GCC unroll 4
-        for (std::size_t j = 0; j < NVU; ++j) bv[j] = Vec::load(b + j * L);
+        for (std::size_t j = 0; j < NVU; ++j) bv[j] = Vec::loadu(b + j * L);
 #pragma GCC unroll 16
         for (std::size_t i = 0; i < ROWS; ++i) {
             const V ai = Vec::set1(a[i]);
 #pragma GCC unroll 4
             for (std::size_t j = 0; j < NVU; ++j) acc[i][j] = Vec::fmadd(ai, bv[j], acc[i][j]);
         }
-        a += MR;
-        b += NR;
+        a += a_step;
+        b += b_step;
     }
     const V va = Vec::set1(alpha);
     if (cols == NVU * L) {
@@ -125,24 +128,25 @@ struct GemmKernel {
     static_assert(nv * Vec::lanes == nr, "NR must be whole vectors");
 
     // A full MR x NR tile.
-    static void run(std::size_t kc, const T* a, const T* b, T* c, std::size_t ldc, T alpha, T beta) {
-        ukernel<Vec, mr, nv, mr, nv, prefetch_next_tile>(kc, a, b, c, ldc, alpha, beta, nr);
+    static void run(std::size_t kc, const T* a, std::size_t a_step, const T* b, std::size_t b_step, T* c,
+                    std::size_t ldc, T alpha, T beta) {
+        ukernel<Vec, mr, mr, nv, prefetch_next_tile>(kc, a, a_step, b, b_step, c, ldc, alpha, beta, nr);
     }
 
     // The top-left rows x cols of a tile (rows <= mr, cols <= nr).
-    static void run_edge(std::size_t rows, std::size_t cols, std::size_t kc, const T* a, const T* b, T* c,
-                         std::size_t ldc, T alpha, T beta) {
+    static void run_edge(std::size_t rows, std::size_t cols, std::size_t kc, const T* a, std::size_t a_step,
+                         const T* b, std::size_t b_step, T* c, std::size_t ldc, T alpha, T beta) {
         static constexpr auto table = make_table(std::make_index_sequence<(pieces + 1) * nv>{});
         const std::size_t vectors = (cols + Vec::lanes - 1) / Vec::lanes;
         if (rows == mr) {
-            table[pieces * nv + vectors - 1](kc, a, b, c, ldc, alpha, beta, cols);
+            table[pieces * nv + vectors - 1](kc, a, a_step, b, b_step, c, ldc, alpha, beta, cols);
             return;
         }
         for (std::size_t p = pieces; p-- > 0;) {
             const std::size_t piece = std::size_t{1} << p;
             if ((rows & piece) == 0) continue;
-            table[p * nv + vectors - 1](kc, a, b, c, ldc, alpha, beta, cols);
-            a += piece;  // the next rows of the packed panel (stride mr per k step)
+            table[p * nv + vectors - 1](kc, a, a_step, b, b_step, c, ldc, alpha, beta, cols);
+            a += piece;  // the next rows of the tile (A's rows are consecutive within a k step)
             c += piece * ldc;
         }
     }
@@ -152,11 +156,12 @@ private:
     static constexpr std::size_t pieces = std::bit_width(mr - 1);
     static constexpr std::size_t piece_rows(std::size_t p) { return p < pieces ? std::size_t{1} << p : mr; }
 
-    using Fn = void (*)(std::size_t, const T*, const T*, T*, std::size_t, T, T, std::size_t);
+    using Fn = void (*)(std::size_t, const T*, std::size_t, const T*, std::size_t, T*, std::size_t, T, T,
+                        std::size_t);
     // Entry p * nv + (vectors - 1).
     template <std::size_t... E>
     static constexpr std::array<Fn, sizeof...(E)> make_table(std::index_sequence<E...>) {
-        return {&ukernel<Vec, mr, nv, piece_rows(E / nv), E % nv + 1, prefetch_next_tile>...};
+        return {&ukernel<Vec, mr, piece_rows(E / nv), E % nv + 1, prefetch_next_tile>...};
     }
 };
 

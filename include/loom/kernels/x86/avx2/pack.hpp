@@ -113,29 +113,41 @@ __attribute__((target("avx2,fma"))) void pack_copy_avx2(const T* src, std::size_
 }
 
 // c[i * ldc + j] = beta * c[i * ldc + j] + s[j * lds + i] for i < rows, j < cols (beta == 0: c is not
-// read): the last pass of a product computed as C^T, 8 x 8 blocks through registers, the edges scalar.
+// read): the last pass of a product computed as C^T, 8 x 8 blocks through registers. Edge blocks (a
+// classifier's C has 10 columns) load and store under vmaskmov masks, which touch nothing outside C or
+// S; whole blocks do without them (vmaskmov stores are slow on many AVX2 CPUs).
 __attribute__((target("avx2,fma"))) inline void add_transposed_avx2(std::size_t rows, std::size_t cols, const float* s,
                                                                     std::size_t lds, float beta, float* c,
                                                                     std::size_t ldc) {
+    using P = Avx2Vec<float>;
     const __m256 vbeta = _mm256_set1_ps(beta);
-    const std::size_t rows8 = rows / 8 * 8, cols8 = cols / 8 * 8;
-    for (std::size_t i0 = 0; i0 < rows8; i0 += 8)
-        for (std::size_t j0 = 0; j0 < cols8; j0 += 8) {
+    for (std::size_t i0 = 0; i0 < rows; i0 += 8) {
+        const std::size_t height = std::min<std::size_t>(8, rows - i0);
+        const P::Mask row_mask = P::first(height);
+        for (std::size_t j0 = 0; j0 < cols; j0 += 8) {
+            const std::size_t width = std::min<std::size_t>(8, cols - j0);
+            const bool whole = height == 8 && width == 8;
+            const P::Mask col_mask = P::first(width);
             __m256 r[8];
 #pragma GCC unroll 8
-            for (std::size_t k = 0; k < 8; ++k) r[k] = _mm256_loadu_ps(s + (j0 + k) * lds + i0);
+            for (std::size_t k = 0; k < 8; ++k) {
+                const float* from = s + (j0 + k) * lds + i0;
+                r[k] = whole ? P::loadu(from) : k < width ? P::loadu(row_mask, from) : _mm256_setzero_ps();
+            }
             transpose_in_registers(r);  // r[k]: row i0 + k of C, columns j0..j0+8
 #pragma GCC unroll 8
             for (std::size_t k = 0; k < 8; ++k) {
+                if (k >= height) break;
                 float* to = c + (i0 + k) * ldc + j0;
-                _mm256_storeu_ps(to, beta == 0.0f ? r[k] : _mm256_fmadd_ps(vbeta, _mm256_loadu_ps(to), r[k]));
+                if (whole) {
+                    P::storeu(to, beta == 0.0f ? r[k] : _mm256_fmadd_ps(vbeta, P::loadu(to), r[k]));
+                } else {
+                    const __m256 prior = beta == 0.0f ? _mm256_setzero_ps() : P::loadu(col_mask, to);
+                    P::storeu(col_mask, to, _mm256_fmadd_ps(vbeta, prior, r[k]));
+                }
             }
         }
-    for (std::size_t i = 0; i < rows; ++i)
-        for (std::size_t j = i < rows8 ? cols8 : 0; j < cols; ++j) {
-            float& to = c[i * ldc + j];
-            to = beta == 0.0f ? s[j * lds + i] : beta * to + s[j * lds + i];
-        }
+    }
 }
 
 // dst[r * dst_ld + i] = src[r * ld + i] as floats, for r < rows, i < cols: bytes (image pixels) on

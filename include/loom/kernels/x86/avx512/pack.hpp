@@ -173,29 +173,35 @@ __attribute__((target("avx512f"))) void pack_copy_avx512(const double* src, std:
 }
 
 // c[i * ldc + j] = beta * c[i * ldc + j] + s[j * lds + i] for i < rows, j < cols (beta == 0: c is not
-// read): the last pass of a product computed as C^T, 16 x 16 blocks through registers, the edges scalar.
+// read): the last pass of a product computed as C^T, 16 x 16 blocks through registers. Edge blocks
+// (a classifier's C has 10 columns) are the same instructions under masks, which cost nothing extra
+// here, and touch nothing outside C or S.
 __attribute__((target("avx512f"))) inline void add_transposed_avx512(std::size_t rows, std::size_t cols, const float* s,
                                                                      std::size_t lds, float beta, float* c,
                                                                      std::size_t ldc) {
     const __m512 vbeta = _mm512_set1_ps(beta);
-    const std::size_t rows16 = rows / 16 * 16, cols16 = cols / 16 * 16;
-    for (std::size_t i0 = 0; i0 < rows16; i0 += 16)
-        for (std::size_t j0 = 0; j0 < cols16; j0 += 16) {
+    const auto first = [](std::size_t n) { return static_cast<__mmask16>((1u << n) - 1); };
+    for (std::size_t i0 = 0; i0 < rows; i0 += 16) {
+        const std::size_t height = std::min<std::size_t>(16, rows - i0);
+        const __mmask16 row_mask = first(height);
+        for (std::size_t j0 = 0; j0 < cols; j0 += 16) {
+            const std::size_t width = std::min<std::size_t>(16, cols - j0);
+            const __mmask16 col_mask = first(width);
             __m512 r[16];
 #pragma GCC unroll 16
-            for (std::size_t k = 0; k < 16; ++k) r[k] = _mm512_loadu_ps(s + (j0 + k) * lds + i0);
+            for (std::size_t k = 0; k < 16; ++k)
+                r[k] = k < width ? _mm512_maskz_loadu_ps(row_mask, s + (j0 + k) * lds + i0) : _mm512_setzero_ps();
             transpose_16x16(r);  // r[k]: row i0 + k of C, columns j0..j0+16
 #pragma GCC unroll 16
             for (std::size_t k = 0; k < 16; ++k) {
+                if (k >= height) break;
                 float* to = c + (i0 + k) * ldc + j0;
-                _mm512_storeu_ps(to, beta == 0.0f ? r[k] : _mm512_fmadd_ps(vbeta, _mm512_loadu_ps(to), r[k]));
+                const __m512 sum =
+                    beta == 0.0f ? r[k] : _mm512_fmadd_ps(vbeta, _mm512_maskz_loadu_ps(col_mask, to), r[k]);
+                _mm512_mask_storeu_ps(to, col_mask, sum);
             }
         }
-    for (std::size_t i = 0; i < rows; ++i)
-        for (std::size_t j = i < rows16 ? cols16 : 0; j < cols; ++j) {
-            float& to = c[i * ldc + j];
-            to = beta == 0.0f ? s[j * lds + i] : beta * to + s[j * lds + i];
-        }
+    }
 }
 
 // dst[r * dst_ld + i] = src[r * ld + i] as floats, for r < rows, i < cols: bytes (image pixels) on
