@@ -108,9 +108,10 @@ const T* in_place(const S* p) {
 // When a thread's rows fit one MC block, each packed B panel is used once, so B is packed a few
 // panels at a time right before they are multiplied, while they are still in L1/L2, rather than the
 // whole KC x NC panel first (out to L3 and back: LeNet's im2col conv2 forward, 50 x 25088 x 500, went
-// 224 -> 235 GFLOP/s on AVX-512). A group is enough columns (128 float on AVX2) that a wide B stored
-// by rows is still read several cache lines per row, and per page, at a time. With several row
-// blocks the whole panel is packed first: every block reuses it (2% faster on 1024^3, AVX2).
+// 232 -> 282 GFLOP/s on AVX-512 and 167 -> 191 on AVX2, 2 threads). A group is enough columns (128
+// float on AVX2) that a wide B stored by rows is still read several cache lines per row, and per page,
+// at a time. With several row blocks the whole panel is packed first: every block reuses it (groups
+// there cost 3% on 1024^3, AVX2).
 inline constexpr std::size_t gemm_pack_b_group = 8;
 
 // The serial BLIS loops on the rectangle rows [m0, m1) x columns [n0, n1) of C, with this thread's
@@ -150,7 +151,7 @@ void gemm_rectangle(Transpose ta, Transpose tb, std::size_t m0, std::size_t m1, 
                 if (!a_in_place) pack_a<MR, isa>(ta, a, lda, ic, mc, pc, kc, a_pack);
                 for (std::size_t jr = 0; jr < nc; jr += NR) {
                     const std::size_t cols = std::min(NR, nc - jr);
-                    // In groups, each one goes to the start of the buffer, which stays in L1/L2.
+                    // Each group is packed to the start of the buffer, so the part in use stays in L1/L2.
                     const std::size_t group_start = jr / (gemm_pack_b_group * NR) * (gemm_pack_b_group * NR);
                     if (pack_b_by_groups && jr == group_start)
                         pack_b<NR, isa>(tb, b, ldb, pc, kc, jc + jr, nc - jr, 0,
