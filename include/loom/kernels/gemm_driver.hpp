@@ -129,7 +129,7 @@ void gemm_rectangle(Transpose ta, Transpose tb, std::size_t m0, std::size_t m1, 
 
     const bool a_in_place = read_in_place && std::is_same_v<A, T> && ta == Transpose::Yes;
     const bool b_in_place = read_in_place && std::is_same_v<B, T> && tb == Transpose::No;
-    const bool pack_b_by_groups = !b_in_place && m1 - m0 <= MC;
+    const bool one_row_block = m1 - m0 <= MC;
     const std::size_t kc_max = std::min(KC, k);
     T* const b_pack = scratch<T, GemmBuffer::PackedB>(kc_max * round_up(std::min(n1 - n0, NC), NR));
     T* const a_pack = a_in_place ? nullptr
@@ -139,27 +139,26 @@ void gemm_rectangle(Transpose ta, Transpose tb, std::size_t m0, std::size_t m1, 
         const std::size_t nc = std::min(NC, n1 - jc);
         const std::size_t panels = (nc + NR - 1) / NR;
         const std::size_t full_panels = nc / NR;
+        // Panels packed together, into the start of the buffer: a few when the one row block uses each
+        // once; all of them, once, when several row blocks reuse them.
+        const std::size_t group = one_row_block ? gemm_pack_b_group : panels;
         for (std::size_t pc = 0; pc < k; pc += KC) {
             const std::size_t kc = std::min(KC, k - pc);
             // Later KC slices accumulate onto what the first one wrote.
             const T beta_now = pc == 0 ? beta : T(1);
-            if (b_in_place) pack_b<NR, isa>(tb, b, ldb, pc, kc, jc, nc, full_panels, panels, b_pack);
-            else if (!pack_b_by_groups) pack_b<NR, isa>(tb, b, ldb, pc, kc, jc, nc, 0, panels, b_pack);
 
             for (std::size_t ic = m0; ic < m1; ic += MC) {
                 const std::size_t mc = std::min(MC, m1 - ic);
                 if (!a_in_place) pack_a<MR, isa>(ta, a, lda, ic, mc, pc, kc, a_pack);
                 for (std::size_t jr = 0; jr < nc; jr += NR) {
                     const std::size_t cols = std::min(NR, nc - jr);
-                    // Each group is packed to the start of the buffer, so the part in use stays in L1/L2.
-                    const std::size_t group_start = jr / (gemm_pack_b_group * NR) * (gemm_pack_b_group * NR);
-                    if (pack_b_by_groups && jr == group_start)
-                        pack_b<NR, isa>(tb, b, ldb, pc, kc, jc + jr, nc - jr, 0,
-                                        std::min(gemm_pack_b_group, panels - jr / NR), b_pack);
+                    const std::size_t q = jr / NR, group_start = q / group * group * NR;
+                    // Read in place, B needs only its partial last panel packed.
+                    if (ic == m0 && jr == group_start)
+                        pack_b<NR, isa>(tb, b, ldb, pc, kc, jc + jr, nc - jr, b_in_place ? full_panels - q : 0,
+                                        std::min(group, panels - q), b_pack);
                     const bool b_here = b_in_place && cols == NR;
-                    const T* bp = b_here             ? in_place<T>(b) + pc * ldb + jc + jr
-                                  : pack_b_by_groups ? b_pack + (jr - group_start) * kc
-                                                     : b_pack + jr * kc;
+                    const T* bp = b_here ? in_place<T>(b) + pc * ldb + jc + jr : b_pack + (jr - group_start) * kc;
                     const std::size_t b_step = b_here ? ldb : NR;
                     for (std::size_t ir = 0; ir < mc; ir += MR) {
                         const std::size_t rows = std::min(MR, mc - ir);

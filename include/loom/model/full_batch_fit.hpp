@@ -31,10 +31,7 @@ struct FullBatchOptions {
     double abstol = 1e-4;              // nnet's abstol: stop when the criterion falls below it
     double reltol = 1e-8;              // nnet's reltol: stop when an iteration gains less, relatively
     std::size_t history = 10;          // L-BFGS memory (pairs)
-    // Samples per forward/backward pass: bounds activation memory. 256 keeps a chunk of bytes and its
-    // packed panels in L2 between the forward and the weight gradient (R nnet's fit: 63 against
-    // 66-70 ms per evaluation with 512 on AVX2, 45-51 against 48-52 on AVX-512).
-    std::size_t chunk = 256;
+    std::size_t chunk = detail::default_full_batch_chunk;  // samples per forward/backward pass
     // Progress, nnet style ("initial  value ...", "iter  10 value ...", "final  value ..."), every
     // report_every iterations; nothing when null.
     std::ostream* log = nullptr;

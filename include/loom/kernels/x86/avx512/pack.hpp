@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "loom/kernels/cpu_features.hpp"
+#include "loom/kernels/x86/avx512/vector.hpp"
 
 #if LOOM_X86
 #include <immintrin.h>
@@ -179,14 +180,14 @@ __attribute__((target("avx512f"))) void pack_copy_avx512(const double* src, std:
 __attribute__((target("avx512f"))) inline void add_transposed_avx512(std::size_t rows, std::size_t cols, const float* s,
                                                                      std::size_t lds, float beta, float* c,
                                                                      std::size_t ldc) {
+    using P = Avx512Vec<float>;
     const __m512 vbeta = _mm512_set1_ps(beta);
-    const auto first = [](std::size_t n) { return static_cast<__mmask16>((1u << n) - 1); };
     for (std::size_t i0 = 0; i0 < rows; i0 += 16) {
         const std::size_t height = std::min<std::size_t>(16, rows - i0);
-        const __mmask16 row_mask = first(height);
+        const P::Mask row_mask = P::first(height);
         for (std::size_t j0 = 0; j0 < cols; j0 += 16) {
             const std::size_t width = std::min<std::size_t>(16, cols - j0);
-            const __mmask16 col_mask = first(width);
+            const P::Mask col_mask = P::first(width);
             __m512 r[16];
 #pragma GCC unroll 16
             for (std::size_t k = 0; k < 16; ++k)
