@@ -64,6 +64,7 @@ def main():
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--train-size", type=int, default=60000, help="train on the first N images (as lenet's option)")
     parser.add_argument("--data-dir", default="/usr/share/datasets/fashion-mnist")
     parser.add_argument("--save-onnx", metavar="PATH", help="export the trained model to this ONNX file")
     parser.add_argument("--opset", type=int, default=13, help="ONNX opset of --save-onnx")
@@ -74,6 +75,7 @@ def main():
     start = time.perf_counter()
     x_train, y_train = load(args.data_dir, "train")
     x_test, y_test = load(args.data_dir, "t10k")
+    x_train, y_train = x_train[: args.train_size], y_train[: args.train_size]
     print(f"PyTorch {torch.__version__}, {args.threads} thread(s); data loaded in {time.perf_counter() - start:.2f} s")
 
     model = lenet()

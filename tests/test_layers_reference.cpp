@@ -91,22 +91,45 @@ TEST_CASE("Dense forward matches Eigen and a triple loop") {
 }
 
 TEST_CASE("MaxPool2D forward takes window maxima") {
+    // LeNet's 2x2 windows, other windows inside the image (3 by 2, 2 by 1, a last row and column left
+    // over), and windows reaching into Same padding: the three ways MaxPool2D scans.
+    struct Case {
+        std::size_t h, w, c, pool, stride;
+        loom::Padding padding;
+    };
+    const Case cases[] = {{28, 28, 20, 2, 2, loom::Padding::Valid}, {14, 14, 50, 2, 2, loom::Padding::Valid},
+                          {7, 7, 3, 2, 2, loom::Padding::Valid},    {7, 5, 1, 3, 2, loom::Padding::Valid},
+                          {5, 6, 3, 2, 1, loom::Padding::Valid},    {5, 3, 2, 2, 2, loom::Padding::Same},
+                          {6, 7, 4, 3, 2, loom::Padding::Same}};
     loom::Rng rng(4);
-    loom::MaxPool2D<float> pool(2);
-    pool.build({28, 28, 20}, rng);
-    CHECK(pool.output_shape() == loom::Shape{14, 14, 20});
-    loom::Tensor<float> x({3, 28, 28, 20});
-    fill(x, rng);
-    const auto y = pool.forward(x, false);
-    for (std::size_t s = 0; s < 3; ++s)
-        for (std::size_t oy = 0; oy < 14; ++oy)
-            for (std::size_t ox = 0; ox < 14; ++ox)
-                for (std::size_t c = 0; c < 20; ++c) {
-                    float best = -std::numeric_limits<float>::infinity();
-                    for (std::size_t ky = 0; ky < 2; ++ky)
-                        for (std::size_t kx = 0; kx < 2; ++kx) best = std::max(best, x(s, 2 * oy + ky, 2 * ox + kx, c));
-                    CHECK(y(s, oy, ox, c) == best);
-                }
+    for (const Case& k : cases) {
+        CAPTURE(k.h);
+        CAPTURE(k.w);
+        CAPTURE(k.pool);
+        CAPTURE(k.stride);
+        loom::MaxPool2D<float> pool(k.pool, k.stride, k.padding);
+        pool.build({k.h, k.w, k.c}, rng);
+        const auto rows = loom::window_1d(k.h, k.pool, k.stride, k.padding, "test");
+        const auto cols = loom::window_1d(k.w, k.pool, k.stride, k.padding, "test");
+        CHECK(pool.output_shape() == loom::Shape{rows.out, cols.out, k.c});
+        loom::Tensor<float> x({3, k.h, k.w, k.c});
+        fill(x, rng);
+        const auto y = pool.forward(x, false);
+        for (std::size_t s = 0; s < 3; ++s)
+            for (std::size_t oy = 0; oy < rows.out; ++oy)
+                for (std::size_t ox = 0; ox < cols.out; ++ox)
+                    for (std::size_t c = 0; c < k.c; ++c) {
+                        float best = -std::numeric_limits<float>::infinity();
+                        for (std::size_t ky = 0; ky < k.pool; ++ky)
+                            for (std::size_t kx = 0; kx < k.pool; ++kx) {
+                                const long iy = long(oy * k.stride + ky) - long(rows.pad);
+                                const long ix = long(ox * k.stride + kx) - long(cols.pad);
+                                if (iy < 0 || ix < 0 || iy >= long(k.h) || ix >= long(k.w)) continue;
+                                best = std::max(best, x(s, std::size_t(iy), std::size_t(ix), c));
+                            }
+                        CHECK(y(s, oy, ox, c) == best);
+                    }
+    }
 }
 
 TEST_CASE("float exp, tanh and sigmoid kernels are accurate to float rounding, every ISA") {

@@ -23,7 +23,9 @@ public:
 
     std::unique_ptr<Layer<T>> clone() const override { return std::make_unique<MaxPool2D>(*this); }
 
-    TensorView<const T> forward(TensorView<const T> x, bool) override { return pool(x); }
+    TensorView<const T> forward(TensorView<const T> x, bool) override {
+        return pool(x, [](std::size_t) {});
+    }
 
     // forward, then f on the pooled values: apply(maxima, out, count). For an element-wise,
     // non-decreasing f, max(f(a), f(b)) = f(max(a, b)), so Sequential runs an activation followed by
@@ -31,11 +33,12 @@ public:
     // The maxima stay for backward_through's routing and f's output for its derivative.
     template <class Apply>
     TensorView<const T> forward_then(TensorView<const T> x, Apply&& apply) {
-        pool(x);
-        activated_.resize(y_.shape());
+        this->check_input(x);
+        activated_.resize(Shape{x.dim(0), oh_, ow_, in_c_});
+        // f runs image by image right after the image is pooled, while its maxima are still in L1.
+        const std::size_t image = oh_ * ow_ * in_c_;
+        pool(x, [&](std::size_t s) { apply(y_.data() + s * image, activated_.data() + s * image, image); });
         activated_valid_ = true;
-        parallel_for(y_.size(), 1 << 15,
-                     [&](std::size_t b, std::size_t e) { apply(y_.data() + b, activated_.data() + b, e - b); });
         return activated_.view();
     }
 
@@ -130,25 +133,83 @@ private:
         return dx_.view();
     }
 
-    TensorView<const T> pool(TensorView<const T> x) {
+    // Pools x into y_, calling after(s) once sample s's maxima are written.
+    template <class After>
+    TensorView<const T> pool(TensorView<const T> x, After&& after) {
         this->check_input(x);
         x_ = x;
         activated_valid_ = false;  // forward_then sets it again
         const std::size_t n = x.dim(0);
         y_.resize({n, oh_, ow_, in_c_});
+        const bool inside = windows_inside();
         parallel_for(n, 1, [&](std::size_t begin, std::size_t end) {
-            for (std::size_t s = begin; s < end; ++s)
-                for (std::size_t oy = 0; oy < oh_; ++oy)
-                    for (std::size_t ox = 0; ox < ow_; ++ox) {
-                        T* best = y_.data() + ((s * oh_ + oy) * ow_ + ox) * in_c_;
-                        std::fill(best, best + in_c_, -std::numeric_limits<T>::infinity());
-                        for_each_window_pixel(x.data(), s, oy, ox, [best, channels = in_c_](const T* pixel) {
-#pragma omp simd
-                            for (std::size_t ch = 0; ch < channels; ++ch) best[ch] = pixel[ch] > best[ch] ? pixel[ch] : best[ch];
-                        });
-                    }
+            for (std::size_t s = begin; s < end; ++s) {
+                if (inside && pool_ == 2) pool_image_2x2(x.data(), s);
+                else if (inside) pool_image_inside(x.data(), s);
+                else pool_image(x.data(), s);
+                after(s);
+            }
         });
         return y_.view();
+    }
+
+    // Whether every window lies inside the image (no padding, none past the edge), as for LeNet's 2x2
+    // pools: then no bounds are checked and each maximum starts from its window's first pixel.
+    bool windows_inside() const {
+        return pad_top_ == 0 && pad_left_ == 0 && (oh_ - 1) * stride_ + pool_ <= in_h_ &&
+               (ow_ - 1) * stride_ + pool_ <= in_w_;
+    }
+
+    // The general case: windows may reach into padding, which never wins (-infinity).
+    void pool_image(const T* x, std::size_t s) {
+        for (std::size_t oy = 0; oy < oh_; ++oy)
+            for (std::size_t ox = 0; ox < ow_; ++ox) {
+                T* best = y_.data() + ((s * oh_ + oy) * ow_ + ox) * in_c_;
+                std::fill(best, best + in_c_, -std::numeric_limits<T>::infinity());
+                for_each_window_pixel(x, s, oy, ox, [best, channels = in_c_](const T* pixel) {
+#pragma omp simd
+                    for (std::size_t ch = 0; ch < channels; ++ch) best[ch] = pixel[ch] > best[ch] ? pixel[ch] : best[ch];
+                });
+            }
+    }
+
+    // Windows inside the image, pixels compared in the general case's order (row by row), so the
+    // same maxima come out, signed zeros included.
+    void pool_image_inside(const T* x, std::size_t s) {
+        const std::size_t row = in_w_ * in_c_, channels = in_c_;
+        const T* image = x + s * in_h_ * row;
+        for (std::size_t oy = 0; oy < oh_; ++oy)
+            for (std::size_t ox = 0; ox < ow_; ++ox) {
+                T* best = y_.data() + ((s * oh_ + oy) * ow_ + ox) * channels;
+                const T* window = image + oy * stride_ * row + ox * stride_ * channels;
+                std::copy_n(window, channels, best);
+                for (std::size_t ky = 0; ky < pool_; ++ky)
+                    for (std::size_t kx = ky == 0 ? 1 : 0; kx < pool_; ++kx) {
+                        const T* pixel = window + ky * row + kx * channels;
+#pragma omp simd
+                        for (std::size_t ch = 0; ch < channels; ++ch)
+                            best[ch] = pixel[ch] > best[ch] ? pixel[ch] : best[ch];
+                    }
+            }
+    }
+
+    // The same for 2x2 windows, each maximum in one pass over its four pixels.
+    void pool_image_2x2(const T* x, std::size_t s) {
+        const std::size_t row = in_w_ * in_c_, channels = in_c_;
+        const T* image = x + s * in_h_ * row;
+        T* best = y_.data() + s * oh_ * ow_ * channels;
+        for (std::size_t oy = 0; oy < oh_; ++oy)
+            for (std::size_t ox = 0; ox < ow_; ++ox, best += channels) {
+                const T* a = image + oy * stride_ * row + ox * stride_ * channels;
+                const T *b = a + channels, *c = a + row, *d = c + channels;
+#pragma omp simd
+                for (std::size_t ch = 0; ch < channels; ++ch) {
+                    T m = a[ch];
+                    m = b[ch] > m ? b[ch] : m;
+                    m = c[ch] > m ? c[ch] : m;
+                    best[ch] = d[ch] > m ? d[ch] : m;
+                }
+            }
     }
 
     // Calls visit(pointer to the channels of pixel (iy, ix)) for every in-bounds pixel of the window
