@@ -1,6 +1,7 @@
 // Sequential's fused activation + MaxPool2D pairs (model/layer_fusion.hpp): inference and training
 // gradients against the same layers run one by one, for each activation, tiling and overlapping
-// windows, float and double.
+// windows, float and double; and the Conv2D + activation + MaxPool2D triple it runs as one pass at
+// inference, bit for bit the convolution's whole output followed by the pair.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "loom/loom.hpp"
+#include "scoped_threads.hpp"
 
 namespace {
 
@@ -112,4 +114,92 @@ TEST_CASE("fused activation + MaxPool2D: backward cannot start between the pair 
     CHECK_THROWS_AS(net.backward(g, 7), loom::ArgumentError);  // past the last layer
     loom::Tensor<float> below(loom::Shape{1, 9, 8, 5});  // d(loss)/d(conv's output): nothing is split
     CHECK_NOTHROW(net.backward(below, 1));
+}
+
+namespace {
+
+// conv (Direct: few input channels) -> activation -> 2x2 pool -> flatten -> dense, on (h, w, c) images.
+loom::Sequential<float> conv_model(const loom::Shape& input, std::size_t filters, std::size_t kernel,
+                                   const std::string& activation) {
+    loom::Sequential<float> net(input, 11);
+    net.add<loom::Conv2D>(filters, kernel, loom::Padding::Same);
+    net.add(make_activation<float>(activation));
+    net.add<loom::MaxPool2D>(2).add<loom::Flatten>().add<loom::Dense>(3);
+    return net;
+}
+
+}  // namespace
+
+TEST_CASE("fused Conv2D + activation + MaxPool2D at inference: bitwise the pair after a whole convolution, every ISA") {
+    struct Case {
+        loom::Shape input;
+        std::size_t filters, kernel;
+    };
+    // LeNet's first layer; an odd image whose last conv row and column no pool window takes; one
+    // filter vector exactly (16), several blocks of filters (37 > 4 AVX2 vectors).
+    const Case cases[] = {{{28, 28, 1}, 20, 5}, {{9, 7, 2}, 5, 3}, {{6, 8, 3}, 16, 3}, {{5, 6, 1}, 37, 3}};
+    for (loom::Isa isa : {loom::Isa::Generic, loom::Isa::Avx2, loom::Isa::Avx512}) {
+        if (!loom::isa_supported(isa)) continue;
+        loom::ScopedIsa scoped(isa);
+        CAPTURE(std::string(loom::isa_name(isa)));
+        for (const Case& k : cases)
+            for (const char* activation : {"tanh", "sigmoid", "relu"})
+                for (int threads : {1, 2}) {
+                    CAPTURE(k.input);
+                    CAPTURE(activation);
+                    CAPTURE(threads);
+                    const loom_test::ScopedThreads scoped_threads(threads);
+                    auto net = conv_model(k.input, k.filters, k.kernel, activation);
+                    REQUIRE(static_cast<loom::Conv2D<float>&>(net.layer(0)).forward_algorithm() ==
+                            loom::ConvAlgorithm::Direct);
+                    loom::Rng rng(5);
+                    loom::Tensor<float> x(k.input.with_batch(5));
+                    fill_random(x, rng);
+                    const auto apply = [&](const float* in, float* y, std::size_t n) {
+                        if (std::string(activation) == "tanh") loom::kernels::tanh(in, y, n);
+                        else if (std::string(activation) == "sigmoid") loom::kernels::sigmoid(in, y, n);
+                        else loom::kernels::relu(in, y, n);
+                    };
+                    // What Sequential ran before: the convolution's whole output, then the pair.
+                    auto& conv = static_cast<loom::Conv2D<float>&>(net.layer(0));
+                    auto& pool = static_cast<loom::MaxPool2D<float>&>(net.layer(2));
+                    const loom::Tensor<float> pooled_expected(pool.forward_then(conv.forward(x, false), apply));
+                    loom::TensorView<const float> pooled;
+                    REQUIRE(conv.forward_pooled(x, apply, pooled));
+                    REQUIRE(pooled.shape() == pooled_expected.shape());
+                    for (std::size_t i = 0; i < pooled.size(); ++i) CHECK(pooled[i] == pooled_expected[i]);
+                    // And through Sequential, to the end of the model.
+                    loom::TensorView<const float> u = x;
+                    for (std::size_t i = 0; i < net.size(); ++i) u = net.layer(i).forward(u, false);
+                    const loom::Tensor<float> expected(u);
+                    const loom::Tensor<float> out(net.forward(x, false));
+                    REQUIRE(out.shape() == expected.shape());
+                    for (std::size_t i = 0; i < out.size(); ++i)
+                        CHECK(out[i] == doctest::Approx(expected[i]).epsilon(1e-5));
+                }
+    }
+}
+
+TEST_CASE("fused Conv2D + activation + MaxPool2D: only Direct convolutions, and no backward after it") {
+    auto net = conv_model({9, 7, 2}, 5, 3, "tanh");
+    loom::Tensor<float> x(loom::Shape{2, 9, 7, 2});
+    net.forward(x, false);  // the triple as one pass
+    loom::Tensor<float> g(loom::Shape{2, 3});
+    CHECK_THROWS_AS(net.backward(g, net.size()), loom::ArgumentError);
+    net.forward(x, true);  // training: the layers keep what backward needs
+    CHECK_NOTHROW(net.backward(g, net.size()));
+
+    // Winograd and im2col convolutions are not pooled in one pass (they say so and run nothing).
+    loom::Sequential<float> wide({14, 14, 20}, 3);
+    wide.add<loom::Conv2D>(50, 5, loom::Padding::Same).add<loom::Tanh>().add<loom::MaxPool2D>(2);
+    auto& conv = static_cast<loom::Conv2D<float>&>(wide.layer(0));
+    loom::Tensor<float> images(loom::Shape{1, 14, 14, 20});
+    loom::TensorView<const float> out;
+    const auto identity = [](const float* in, float* y, std::size_t n) { std::copy_n(in, n, y); };
+    CHECK_FALSE(conv.forward_pooled(images, identity, out));
+    conv.set_algorithm(loom::ConvAlgorithm::Im2col);
+    CHECK_FALSE(conv.forward_pooled(images, identity, out));
+    conv.set_algorithm(loom::ConvAlgorithm::Direct);
+    CHECK(conv.forward_pooled(images, identity, out));
+    CHECK(out.shape() == loom::Shape{1, 7, 7, 50});
 }

@@ -44,7 +44,7 @@ template <class V, class T>
 }
 
 // The per-thread scratch buffers of these loops (scratch_buffer.hpp).
-enum class Buffer { Weights, Offsets, Padded, Partial };
+enum class Buffer { Weights, Offsets, Padded, Partial, Rows };
 
 // Vector registers of the ISA whose vectors are VectorBytes wide: the register blocks are sized for them.
 template <std::size_t VectorBytes>
@@ -88,17 +88,20 @@ template <std::size_t VectorBytes, std::size_t FV>
 inline constexpr std::size_t pixel_block =
     std::min<std::size_t>(row_slack, (vector_registers<VectorBytes> - spare_registers<VectorBytes> - FV - 1) / FV);
 
-// One padded image's output for the filters [f0, f0 + FV lanes) (fewer at the last block): y (oh x
-// ow x f) = bias + the sum over taps of the input under the tap times the tap's weights. `weights`
-// holds the block's weights tap by tap, FV vectors each (zeros past the last filter), `bias` FV vectors.
+// Output rows [oy0, oy1) of one padded image for the filters [f0, f0 + FV lanes) (fewer at the last
+// block): y ((oy1 - oy0) x ow x f, from row oy0) = bias + the sum over taps of the input under the tap
+// times the tap's weights. `weights` holds the block's weights tap by tap, FV vectors each (zeros past
+// the last filter), `bias` FV vectors.
 template <class V, std::size_t FV, class T>
-[[gnu::always_inline]] inline void forward_image(const T* padded, const ConvGeometry& g, const std::size_t* offsets,
-                                                 const T* weights, const T* bias, std::size_t f, std::size_t f0, T* y) {
+[[gnu::always_inline]] inline void forward_rows(const T* padded, const ConvGeometry& g, const std::size_t* offsets,
+                                                const T* weights, const T* bias, std::size_t f, std::size_t f0,
+                                                std::size_t oy0, std::size_t oy1, T* y) {
     constexpr std::size_t lanes = sizeof(V) / sizeof(T), width = FV * lanes, PB = pixel_block<sizeof(V), FV>;
     const std::size_t taps = g.kh * g.kw * g.c, pw = padded_width(g), filters = std::min(width, f - f0);
+    const std::size_t y_size = (oy1 - oy0) * g.ow * f;
     V b[FV];
     for (std::size_t v = 0; v < FV; ++v) load(b[v], bias + v * lanes);
-    for (std::size_t oy = 0; oy < g.oh; ++oy)
+    for (std::size_t oy = oy0; oy < oy1; ++oy)
         for (std::size_t ox0 = 0; ox0 < g.ow; ox0 += PB) {
             V acc[PB][FV];
 #pragma GCC unroll 16
@@ -118,12 +121,12 @@ template <class V, std::size_t FV, class T>
                 }
             }
             for (std::size_t p = 0; p < PB && ox0 + p < g.ow; ++p) {
-                T* out = y + (oy * g.ow + ox0 + p) * f + f0;
+                T* out = y + ((oy - oy0) * g.ow + ox0 + p) * f + f0;
                 // Whole vectors also where the lanes past the last filter land on the next pixels,
-                // stored after this one: with one block of filters, and inside this image (the next
+                // stored after this one: with one block of filters, and inside these rows (the next
                 // image may belong to another thread).
-                const std::size_t at = (oy * g.ow + ox0 + p) * f;
-                if (filters == width || (filters == f && at + width <= g.output_positions() * f)) {
+                const std::size_t at = ((oy - oy0) * g.ow + ox0 + p) * f;
+                if (filters == width || (filters == f && at + width <= y_size)) {
 #pragma GCC unroll 4
                     for (std::size_t v = 0; v < FV; ++v) std::memcpy(out + v * lanes, &acc[p][v], sizeof(V));
                 } else {
@@ -137,26 +140,65 @@ template <class V, std::size_t FV, class T>
 
 }  // namespace detail
 
+namespace detail {
+
+// The forward pass's weights, laid out per block of filters as forward_rows reads them, and the
+// register blocking that goes with them: fv vectors of `lanes` per block of `width` filters.
+template <class T>
+struct ForwardWeights {
+    const std::size_t* offsets;
+    std::size_t fv, width, blocks, block_size;
+    const T* weights;  // per block: the weights tap by tap, then the biases, zeros past the last filter
+
+    ForwardWeights(const ConvGeometry& g, const T* w, std::size_t f, const T* bias, Isa isa) {
+        const std::size_t taps = g.kh * g.kw * g.c;
+        std::size_t* tap = loom::detail::scratch<std::size_t, Buffer::Offsets>(taps);
+        tap_offsets(g, tap);
+        offsets = tap;
+        std::size_t lanes = 0;
+        run_for_isa(isa, [&](auto bytes) { lanes = decltype(bytes)::value / sizeof(T); });
+        fv = std::min<std::size_t>((f + lanes - 1) / lanes, 4);
+        width = fv * lanes;
+        blocks = (f + width - 1) / width;
+        block_size = (taps + 1) * width;
+        T* const packed = loom::detail::scratch<T, Buffer::Weights>(blocks * block_size);
+        std::fill(packed, packed + blocks * block_size, T(0));
+        for (std::size_t fb = 0; fb < blocks; ++fb) {
+            const std::size_t f0 = fb * width, filters = std::min(width, f - f0);
+            T* block = packed + fb * block_size;
+            for (std::size_t t = 0; t < taps; ++t) std::copy_n(w + t * f + f0, filters, block + t * width);
+            std::copy_n(bias + f0, filters, block + taps * width);
+        }
+        weights = packed;
+    }
+
+    // Output rows [oy0, oy1) of one padded image, every filter, into y (from row oy0); inside a
+    // function compiled for the ISA whose vectors V are.
+    template <class V>
+    [[gnu::always_inline]] void rows(const T* padded, const ConvGeometry& g, std::size_t f, std::size_t oy0,
+                                     std::size_t oy1, T* y) const {
+        const std::size_t taps = g.kh * g.kw * g.c;
+        for (std::size_t fb = 0; fb < blocks; ++fb) {
+            const T* block = weights + fb * block_size;
+            const T* b = block + taps * width;
+            const std::size_t f0 = fb * width;
+            switch (fv) {
+                case 1: forward_rows<V, 1>(padded, g, offsets, block, b, f, f0, oy0, oy1, y); break;
+                case 2: forward_rows<V, 2>(padded, g, offsets, block, b, f, f0, oy0, oy1, y); break;
+                case 3: forward_rows<V, 3>(padded, g, offsets, block, b, f, f0, oy0, oy1, y); break;
+                default: forward_rows<V, 4>(padded, g, offsets, block, b, f, f0, oy0, oy1, y);
+            }
+        }
+    }
+};
+
+}  // namespace detail
+
 // y (samples x oh x ow x f) = conv(x, w) + bias, for a stride-1 geometry.
 template <class T>
 void forward(const T* x, std::size_t samples, const ConvGeometry& g, const T* w, std::size_t f, const T* bias, T* y) {
-    const std::size_t taps = g.kh * g.kw * g.c;
-    std::size_t* offsets = loom::detail::scratch<std::size_t, detail::Buffer::Offsets>(taps);
-    detail::tap_offsets(g, offsets);
     const Isa isa = active_isa();
-    std::size_t lanes = 0;
-    run_for_isa(isa, [&](auto bytes) { lanes = decltype(bytes)::value / sizeof(T); });
-    const std::size_t fv = std::min<std::size_t>((f + lanes - 1) / lanes, 4), width = fv * lanes;
-    const std::size_t blocks = (f + width - 1) / width, block_size = (taps + 1) * width;
-    // Per block of filters: the weights tap by tap, then the biases, zeros past the last filter.
-    T* const weights = loom::detail::scratch<T, detail::Buffer::Weights>(blocks * block_size);
-    std::fill(weights, weights + blocks * block_size, T(0));
-    for (std::size_t fb = 0; fb < blocks; ++fb) {
-        const std::size_t f0 = fb * width, filters = std::min(width, f - f0);
-        T* block = weights + fb * block_size;
-        for (std::size_t t = 0; t < taps; ++t) std::copy_n(w + t * f + f0, filters, block + t * width);
-        std::copy_n(bias + f0, filters, block + taps * width);
-    }
+    const detail::ForwardWeights<T> weights(g, w, f, bias, isa);
     parallel_for(samples, 1, [&](std::size_t begin, std::size_t end) {
         T* const padded = loom::detail::scratch<T, detail::Buffer::Padded>(detail::padded_size(g));
         for (std::size_t n = begin; n < end; ++n) {
@@ -164,17 +206,51 @@ void forward(const T* x, std::size_t samples, const ConvGeometry& g, const T* w,
             T* out = y + n * g.output_positions() * f;
             run_for_isa(isa, [&](auto bytes) {
                 using V = typename detail::VectorOf<T, decltype(bytes)::value>::type;
-                for (std::size_t fb = 0; fb < blocks; ++fb) {
-                    const T* block = weights + fb * block_size;
-                    const T* b = block + taps * width;
-                    switch (fv) {
-                        case 1: detail::forward_image<V, 1>(padded, g, offsets, block, b, f, fb * width, out); break;
-                        case 2: detail::forward_image<V, 2>(padded, g, offsets, block, b, f, fb * width, out); break;
-                        case 3: detail::forward_image<V, 3>(padded, g, offsets, block, b, f, fb * width, out); break;
-                        default: detail::forward_image<V, 4>(padded, g, offsets, block, b, f, fb * width, out);
+                weights.template rows<V>(padded, g, f, 0, g.oh, out);
+            });
+        }
+    });
+}
+
+// y (samples x oh/2 x ow/2 x f) = apply(the maxima of 2x2 windows at stride 2 of conv(x, w) + bias),
+// for a stride-1 geometry: inference through a convolution, a non-decreasing element-wise activation
+// and LeNet's pool in one pass (model/layer_fusion.hpp). Two output rows at a time go to a per-thread
+// buffer that stays in L1 and are pooled there, instead of the whole output going out to memory and
+// back; apply(maxima, out, count) then runs on the image's maxima. The maxima are those MaxPool2D
+// takes (the same comparisons in the same order) and apply sees them image by image as
+// MaxPool2D::forward_then does, so the result is bitwise that of the layers one by one.
+template <class T, class Apply>
+void forward_pooled(const T* x, std::size_t samples, const ConvGeometry& g, const T* w, std::size_t f, const T* bias,
+                    Apply&& apply, T* y) {
+    const Isa isa = active_isa();
+    const detail::ForwardWeights<T> weights(g, w, f, bias, isa);
+    const std::size_t ph = g.oh / 2, pw = g.ow / 2, row = g.ow * f, pooled_row = pw * f;
+    parallel_for(samples, 1, [&](std::size_t begin, std::size_t end) {
+        T* const padded = loom::detail::scratch<T, detail::Buffer::Padded>(detail::padded_size(g));
+        T* const rows = loom::detail::scratch<T, detail::Buffer::Rows>(2 * row + ph * pooled_row);
+        T* const image_maxima = rows + 2 * row;
+        for (std::size_t n = begin; n < end; ++n) {
+            detail::pad_images(x + n * g.input_size(), 1, g, padded);
+            run_for_isa(isa, [&](auto bytes) {
+                using V = typename detail::VectorOf<T, decltype(bytes)::value>::type;
+                for (std::size_t py = 0; py < ph; ++py) {
+                    T* const maxima = image_maxima + py * pooled_row;
+                    weights.template rows<V>(padded, g, f, 2 * py, 2 * py + 2, rows);
+                    for (std::size_t px = 0; px < pw; ++px) {
+                        const T* a = rows + 2 * px * f;
+                        const T *b = a + f, *c = a + row, *d = c + f;
+                        T* m = maxima + px * f;
+#pragma omp simd
+                        for (std::size_t k = 0; k < f; ++k) {
+                            T best = a[k];
+                            best = b[k] > best ? b[k] : best;
+                            best = c[k] > best ? c[k] : best;
+                            m[k] = d[k] > best ? d[k] : best;
+                        }
                     }
                 }
             });
+            apply(image_maxima, y + n * ph * pooled_row, ph * pooled_row);
         }
     });
 }

@@ -90,6 +90,7 @@ public:
     TensorView<const T> forward(TensorView<const T> x, bool) override {
         this->check_input(x);
         x_ = x;
+        pooled_forward_ = false;
         const std::size_t n = x.dim(0), rows_per_sample = g_.output_positions(), patch = g_.patch();
         y_.resize({n, g_.oh, g_.ow, filters_});
         col_is_forwards_ = false;
@@ -118,7 +119,26 @@ public:
         return y_.view();
     }
 
+    // Inference through this layer, a non-decreasing element-wise activation (apply(in, out, count))
+    // and a 2x2 max pool at stride 2, in one pass, for Sequential (model/layer_fusion.hpp): false, and
+    // nothing run, unless the forward pass is Direct (then the whole output never goes to memory). The
+    // result, (n, oh / 2, ow / 2, filters), is bitwise the layers' one by one; there is no backward
+    // after it.
+    template <class Apply>
+    bool forward_pooled(TensorView<const T> x, Apply&& apply, TensorView<const T>& out) {
+        this->check_input(x);
+        if (checked_forward_algorithm() != ConvAlgorithm::Direct) return false;
+        pooled_forward_ = true;
+        const std::size_t n = x.dim(0);
+        y_.resize({n, g_.oh / 2, g_.ow / 2, filters_});
+        kernels::direct::forward_pooled(x.data(), n, g_, w_.data(), filters_, b_.data(), apply, y_.data());
+        out = y_.view();
+        return true;
+    }
+
     TensorView<const T> backward(TensorView<const T> g) override {
+        require(!pooled_forward_, "Conv2D::backward: the last forward pass was forward_pooled, which keeps no "
+                                  "output to back-propagate; run forward first");
         const std::size_t n = x_.dim(0), rows_per_sample = g_.output_positions(), patch = g_.patch();
         this->check_grad(g, n);
         kernels::column_sums(g.data(), n * rows_per_sample, filters_, db_.data());
@@ -245,6 +265,7 @@ private:
     std::size_t col_budget_ = default_col_budget;
     ConvAlgorithm algorithm_ = ConvAlgorithm::Auto;
     bool col_is_forwards_ = false;  // col_ holds the im2col of the batch forward saw
+    bool pooled_forward_ = false;   // the last forward pass was forward_pooled
     Tensor<T> w_, b_, dw_, db_, y_, dx_, col_;
     Tensor<T> u_;  // the kernel in Winograd's transform domain
     TensorView<const T> x_;

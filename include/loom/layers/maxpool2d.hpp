@@ -42,6 +42,10 @@ public:
         return activated_.view();
     }
 
+    // Whether this pool takes the maxima of 2x2 windows at stride 2 that lie inside the image, as
+    // Conv2D::forward_pooled does.
+    bool pools_2x2_inside() const { return pool_ == 2 && stride_ == 2 && windows_inside(); }
+
     TensorView<const T> backward(TensorView<const T> g) override {
         return route(g, [](const T* gradient, const T*, T* pending, std::size_t channels) {
             std::copy_n(gradient, channels, pending);

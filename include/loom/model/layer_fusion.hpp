@@ -8,7 +8,12 @@
 //    to the window maxima (MaxPool2D::backward_through). A window whose maximum ties with another
 //    input only after the activation (a saturated tanh) sends its gradient to the larger input, not to
 //    the first in the window; the derivative there is the same.
+// And at inference, a Conv2D before such a pair when the pool is 2x2 at stride 2 and the convolution
+// is Direct (LeNet's first layer): Conv2D::forward_pooled pools two output rows at a time while they
+// are in L1, so the convolution's whole output never goes to memory (AVX2 LeNet inference on Zen 5:
+// docs/performance.md). Training keeps the convolution's output for the pool's backward.
 #include "loom/layers/activation.hpp"
+#include "loom/layers/conv2d.hpp"
 #include "loom/layers/layer.hpp"
 #include "loom/layers/maxpool2d.hpp"
 
@@ -33,6 +38,21 @@ bool fused_forward(Layer<T>& act, Layer<T>& pool, TensorView<const T> x, TensorV
         using Fn = typename std::remove_reference_t<decltype(a)>::Function;
         out = max_pool->forward_then(x, [](const T* in, T* y, std::size_t n) { Fn::apply(in, y, n); });
     });
+}
+
+// Inference through `conv`, `act` and `pool` in one pass; false (nothing run) unless they are such a
+// triple (a Direct Conv2D, an element-wise activation, a 2x2 pool at stride 2 inside the image).
+template <class T>
+bool fused_inference(Layer<T>& conv, Layer<T>& act, Layer<T>& pool, TensorView<const T> x, TensorView<const T>& out) {
+    auto* convolution = dynamic_cast<Conv2D<T>*>(&conv);
+    auto* max_pool = dynamic_cast<MaxPool2D<T>*>(&pool);
+    if (!convolution || !max_pool || !max_pool->pools_2x2_inside()) return false;
+    bool ran = false;
+    visit_activation(act, [&](auto& a) {
+        using Fn = typename std::remove_reference_t<decltype(a)>::Function;
+        ran = convolution->forward_pooled(x, [](const T* in, T* y, std::size_t n) { Fn::apply(in, y, n); }, out);
+    });
+    return ran;
 }
 
 // Backward through `pool` then `act` (the layer before it), after fused_forward ran them.

@@ -130,6 +130,9 @@ public:
     void backward(TensorView<const T> grad, std::size_t from) {
         require<ArgumentError>(from <= layers_.size(), "backward: from ", from, " past the model's ", layers_.size(),
                                " layers");
+        require<ArgumentError>(!ran_pooled_conv_,
+                               "backward: the last forward pass was an inference pass (training = false) that ran a "
+                               "Conv2D, its activation and pool as one; run forward with training = true first");
         require<ArgumentError>(from == 0 || !fused_[from - 1],
                                "backward: layer ", from - 1, " (", layers_[from - 1]->type(),
                                ") ran fused with the pool after it; back-propagate from above the pool");
@@ -282,7 +285,14 @@ public:
 private:
     // Layers [first, size) on h, fusing an activation and a pool (layer_fusion.hpp).
     TensorView<const T> run_layers(TensorView<const T> h, std::size_t first, bool training) {
+        ran_pooled_conv_ = false;
         for (std::size_t i = first; i < layers_.size(); ++i) {
+            if (!training && i + 2 < layers_.size() &&
+                detail::fused_inference(*layers_[i], *layers_[i + 1], *layers_[i + 2], h, h)) {
+                ran_pooled_conv_ = true;
+                i += 2;
+                continue;
+            }
             if (i + 1 < layers_.size() && detail::fused_forward(*layers_[i], *layers_[i + 1], h, h)) {
                 fused_[i] = true;
                 ++i;
@@ -345,6 +355,7 @@ private:
     std::unique_ptr<Optimizer> optimizer_;
     bool fused_softmax_ = false;
     std::vector<bool> fused_;  // fused_[i]: the last forward ran layers i and i + 1 as one pass
+    bool ran_pooled_conv_ = false;  // the last forward ran a Conv2D, activation and pool as one (inference)
     Tensor<T> grad_;
     // Layers keep their activations in member buffers, so one model runs one batch at a time: calls
     // from several threads are serialised (recursive: train_on_batch calls forward). Held by pointer
