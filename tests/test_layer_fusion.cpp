@@ -118,7 +118,7 @@ TEST_CASE("fused activation + MaxPool2D: backward cannot start between the pair 
 
 namespace {
 
-// conv (Direct: few input channels) -> activation -> 2x2 pool -> flatten -> dense, on (h, w, c) images.
+// conv -> activation -> 2x2 pool -> flatten -> dense, on (h, w, c) images.
 loom::Sequential<float> conv_model(const loom::Shape& input, std::size_t filters, std::size_t kernel,
                                    const std::string& activation) {
     loom::Sequential<float> net(input, 11);
@@ -134,10 +134,16 @@ TEST_CASE("fused Conv2D + activation + MaxPool2D at inference: bitwise the pair 
     struct Case {
         loom::Shape input;
         std::size_t filters, kernel;
+        loom::ConvAlgorithm algorithm;  // what Auto takes for it
     };
-    // LeNet's first layer; an odd image whose last conv row and column no pool window takes; one
-    // filter vector exactly (16), several blocks of filters (37 > 4 AVX2 vectors).
-    const Case cases[] = {{{28, 28, 1}, 20, 5}, {{9, 7, 2}, 5, 3}, {{6, 8, 3}, 16, 3}, {{5, 6, 1}, 37, 3}};
+    const auto direct = loom::ConvAlgorithm::Direct, winograd = loom::ConvAlgorithm::Winograd;
+    // Direct: LeNet's first layer; an odd image whose last conv row and column no pool window takes;
+    // one filter vector exactly (16); several blocks of filters (37 > 4 AVX2 vectors). Winograd:
+    // LeNet's second (F(4x4), a partial last block row); an odd image; a 2x2 output (F(2x2)).
+    const Case cases[] = {{{28, 28, 1}, 20, 5, direct},   {{9, 7, 2}, 5, 3, direct},
+                          {{6, 8, 3}, 16, 3, direct},     {{5, 6, 1}, 37, 3, direct},
+                          {{14, 14, 20}, 50, 5, winograd}, {{9, 11, 8}, 12, 5, winograd},
+                          {{2, 2, 8}, 9, 5, winograd}};
     for (loom::Isa isa : {loom::Isa::Generic, loom::Isa::Avx2, loom::Isa::Avx512}) {
         if (!loom::isa_supported(isa)) continue;
         loom::ScopedIsa scoped(isa);
@@ -150,8 +156,7 @@ TEST_CASE("fused Conv2D + activation + MaxPool2D at inference: bitwise the pair 
                     CAPTURE(threads);
                     const loom_test::ScopedThreads scoped_threads(threads);
                     auto net = conv_model(k.input, k.filters, k.kernel, activation);
-                    REQUIRE(static_cast<loom::Conv2D<float>&>(net.layer(0)).forward_algorithm() ==
-                            loom::ConvAlgorithm::Direct);
+                    REQUIRE(static_cast<loom::Conv2D<float>&>(net.layer(0)).forward_algorithm() == k.algorithm);
                     loom::Rng rng(5);
                     loom::Tensor<float> x(k.input.with_batch(5));
                     fill_random(x, rng);
@@ -180,7 +185,7 @@ TEST_CASE("fused Conv2D + activation + MaxPool2D at inference: bitwise the pair 
     }
 }
 
-TEST_CASE("fused Conv2D + activation + MaxPool2D: only Direct convolutions, and no backward after it") {
+TEST_CASE("fused Conv2D + activation + MaxPool2D: Direct and Winograd convolutions, and no backward after it") {
     auto net = conv_model({9, 7, 2}, 5, 3, "tanh");
     loom::Tensor<float> x(loom::Shape{2, 9, 7, 2});
     net.forward(x, false);  // the triple as one pass
@@ -189,17 +194,20 @@ TEST_CASE("fused Conv2D + activation + MaxPool2D: only Direct convolutions, and 
     net.forward(x, true);  // training: the layers keep what backward needs
     CHECK_NOTHROW(net.backward(g, net.size()));
 
-    // Winograd and im2col convolutions are not pooled in one pass (they say so and run nothing).
+    // An im2col convolution is not pooled in one pass (it says so and runs nothing); Direct and
+    // Winograd are, forced or chosen.
     loom::Sequential<float> wide({14, 14, 20}, 3);
     wide.add<loom::Conv2D>(50, 5, loom::Padding::Same).add<loom::Tanh>().add<loom::MaxPool2D>(2);
     auto& conv = static_cast<loom::Conv2D<float>&>(wide.layer(0));
     loom::Tensor<float> images(loom::Shape{1, 14, 14, 20});
     loom::TensorView<const float> out;
     const auto identity = [](const float* in, float* y, std::size_t n) { std::copy_n(in, n, y); };
-    CHECK_FALSE(conv.forward_pooled(images, identity, out));
+    CHECK(conv.forward_pooled(images, identity, out));  // Auto: Winograd
+    CHECK(out.shape() == loom::Shape{1, 7, 7, 50});
     conv.set_algorithm(loom::ConvAlgorithm::Im2col);
     CHECK_FALSE(conv.forward_pooled(images, identity, out));
     conv.set_algorithm(loom::ConvAlgorithm::Direct);
     CHECK(conv.forward_pooled(images, identity, out));
     CHECK(out.shape() == loom::Shape{1, 7, 7, 50});
+    CHECK_THROWS_AS(conv.backward(loom::Tensor<float>(loom::Shape{1, 14, 14, 50})), loom::Error);
 }

@@ -278,8 +278,10 @@ template <Tile tile, class T>
 
 // y_t = A^T m_t A (+ bias) for the blocks [first, first + count), written where they lie in the output
 // (blocks past the output's edge write only their valid part). m holds n^2 row-major (count x f)
-// matrices; `work` holds (n + m) * m * f values.
-template <Tile tile, class T>
+// matrices; `work` holds (n + m) * m * f values. Pooled, y is instead (oh / 2) x (ow / 2) x f per sample
+// and gets the maxima of the 2x2 windows at stride 2 (a block's side is even, so every window lies in
+// one block), compared in MaxPool2D's order.
+template <Tile tile, bool Pooled = false, class T>
 [[gnu::always_inline]] inline void transform_output(const T* m, const ConvGeometry& g, std::size_t f, const T* bias,
                                                     const Blocks<tile>& blocks, std::size_t first, std::size_t count,
                                                     T* work, T* y) {
@@ -302,6 +304,28 @@ template <Tile tile, class T>
             for (std::size_t a = 0; a < n; ++a) in[a] = rows + (a * mb + j) * f;
             for (std::size_t i = 0; i < mb; ++i) out[i] = result + (i * mb + j) * f;  // result[i][j]
             transform_1d<F::AT>(in, out, f);
+        }
+        if constexpr (Pooled) {
+            static_assert(mb % 2 == 0, "pooling needs whole 2x2 windows in a block");
+            const std::size_t ph = g.oh / 2, pw = g.ow / 2;
+            T* image = y + at.sample * ph * pw * f;
+            for (std::size_t i = 0; i < mb && (at.row + i) / 2 < ph; i += 2)
+                for (std::size_t j = 0; j < mb && (at.col + j) / 2 < pw; j += 2) {
+                    const T* a = result + (i * mb + j) * f;
+                    const T *b = a + f, *c = a + mb * f, *d = c + f;
+                    T* dst = image + ((at.row + i) / 2 * pw + (at.col + j) / 2) * f;
+#pragma omp simd
+                    for (std::size_t o = 0; o < f; ++o) {
+                        const T shift = bias ? bias[o] : T(0);
+                        const T va = bias ? a[o] + shift : a[o], vb = bias ? b[o] + shift : b[o];
+                        const T vc = bias ? c[o] + shift : c[o], vd = bias ? d[o] + shift : d[o];
+                        T best = va;
+                        best = vb > best ? vb : best;
+                        best = vc > best ? vc : best;
+                        dst[o] = vd > best ? vd : best;
+                    }
+                }
+            continue;
         }
         T* image = y + at.sample * g.output_positions() * f;
         for (std::size_t i = 0; i < mb && at.row + i < g.oh; ++i)
@@ -364,7 +388,7 @@ inline std::size_t blocks_per_group(std::size_t points, std::size_t in, std::siz
     return unit * std::max<std::size_t>(1, budget / (points * (in + out) * unit));
 }
 
-template <Tile tile, class T>
+template <Tile tile, bool Pooled, class T>
 void convolve(const T* x, std::size_t samples, const ConvGeometry& g, const T* u, std::size_t f, const T* bias, T* y) {
     using F = Transform<tile>;
     constexpr std::size_t points = F::points;
@@ -384,7 +408,7 @@ void convolve(const T* x, std::size_t samples, const ConvGeometry& g, const T* u
             for (std::size_t p = 0; p < points; ++p)
                 gemm<T>(Transpose::No, Transpose::No, count, f, g.c, T(1), v + p * count * g.c, g.c, u + p * g.c * f, f,
                         T(0), m + p * count * f, f);
-            run_for_isa(isa, [&] { transform_output(m, g, f, bias, blocks, first, count, work, y); });
+            run_for_isa(isa, [&] { transform_output<tile, Pooled>(m, g, f, bias, blocks, first, count, work, y); });
         }
     });
 }
@@ -460,8 +484,18 @@ void transform_kernel(Tile tile, const T* w, std::size_t w_in, std::size_t w_out
 template <class T>
 void convolve(Tile tile, const T* x, std::size_t samples, const ConvGeometry& g, const T* u, std::size_t f,
               const T* bias, T* y) {
-    if (tile == Tile::F4) detail::convolve<Tile::F4>(x, samples, g, u, f, bias, y);
-    else detail::convolve<Tile::F2>(x, samples, g, u, f, bias, y);
+    if (tile == Tile::F4) detail::convolve<Tile::F4, false>(x, samples, g, u, f, bias, y);
+    else detail::convolve<Tile::F2, false>(x, samples, g, u, f, bias, y);
+}
+
+// y (samples x oh / 2 x ow / 2 x f) = the maxima of the 2x2 windows at stride 2 of convolve's output,
+// taken as each block is transformed back instead of from the whole output in memory: inference
+// through a convolution and a 2x2 pool (Conv2D::forward_pooled). The maxima are MaxPool2D's, bit for bit.
+template <class T>
+void convolve_pooled(Tile tile, const T* x, std::size_t samples, const ConvGeometry& g, const T* u, std::size_t f,
+                     const T* bias, T* y) {
+    if (tile == Tile::F4) detail::convolve<Tile::F4, true>(x, samples, g, u, f, bias, y);
+    else detail::convolve<Tile::F2, true>(x, samples, g, u, f, bias, y);
 }
 
 // dw (5 x 5 x c x f) = the gradient of the loss with respect to convolve's kernel, given dy, the

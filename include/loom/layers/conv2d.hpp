@@ -120,18 +120,33 @@ public:
     }
 
     // Inference through this layer, a non-decreasing element-wise activation (apply(in, out, count))
-    // and a 2x2 max pool at stride 2, in one pass, for Sequential (model/layer_fusion.hpp): false, and
-    // nothing run, unless the forward pass is Direct (then the whole output never goes to memory). The
-    // result, (n, oh / 2, ow / 2, filters), is bitwise the layers' one by one; there is no backward
-    // after it.
+    // and a 2x2 max pool at stride 2, in one pass, for Sequential (model/layer_fusion.hpp): the
+    // convolution's whole output never goes to memory. False, and nothing run, unless the forward pass
+    // is Direct or Winograd. The result, (n, oh / 2, ow / 2, filters), is bitwise that of the pool and
+    // activation after forward (MaxPool2D::forward_then); there is no backward after it.
     template <class Apply>
     bool forward_pooled(TensorView<const T> x, Apply&& apply, TensorView<const T>& out) {
         this->check_input(x);
-        if (checked_forward_algorithm() != ConvAlgorithm::Direct) return false;
+        const ConvAlgorithm algorithm = checked_forward_algorithm();
+        if (algorithm != ConvAlgorithm::Direct && algorithm != ConvAlgorithm::Winograd) return false;
         pooled_forward_ = true;
         const std::size_t n = x.dim(0);
         y_.resize({n, g_.oh / 2, g_.ow / 2, filters_});
-        kernels::direct::forward_pooled(x.data(), n, g_, w_.data(), filters_, b_.data(), apply, y_.data());
+        if (algorithm == ConvAlgorithm::Direct) {
+            kernels::direct::forward_pooled(x.data(), n, g_, w_.data(), filters_, b_.data(), apply, y_.data());
+        } else {
+            const auto tile = kernels::winograd::tile_for(g_);
+            u_.resize({kernels::winograd::points(tile), g_.c, filters_});
+            kernels::winograd::transform_kernel(tile, w_.data(), g_.c, filters_, false, u_.data());
+            maxima_.resize(y_.shape());
+            kernels::winograd::convolve_pooled(tile, x.data(), n, g_, u_.data(), filters_, b_.data(), maxima_.data());
+            // Image by image, as MaxPool2D::forward_then applies it.
+            const std::size_t image = y_.size() / std::max<std::size_t>(n, 1);
+            parallel_for(n, 1, [&](std::size_t begin, std::size_t end) {
+                for (std::size_t s = begin; s < end; ++s)
+                    apply(maxima_.data() + s * image, y_.data() + s * image, image);
+            });
+        }
         out = y_.view();
         return true;
     }
@@ -267,7 +282,8 @@ private:
     bool col_is_forwards_ = false;  // col_ holds the im2col of the batch forward saw
     bool pooled_forward_ = false;   // the last forward pass was forward_pooled
     Tensor<T> w_, b_, dw_, db_, y_, dx_, col_;
-    Tensor<T> u_;  // the kernel in Winograd's transform domain
+    Tensor<T> u_;       // the kernel in Winograd's transform domain
+    Tensor<T> maxima_;  // forward_pooled's maxima before the activation (Winograd)
     TensorView<const T> x_;
 };
 

@@ -9,9 +9,10 @@
 //    input only after the activation (a saturated tanh) sends its gradient to the larger input, not to
 //    the first in the window; the derivative there is the same.
 // And at inference, a Conv2D before such a pair when the pool is 2x2 at stride 2 and the convolution
-// is Direct (LeNet's first layer): Conv2D::forward_pooled pools two output rows at a time while they
-// are in L1, so the convolution's whole output never goes to memory (AVX2 LeNet inference on Zen 5:
-// docs/performance.md). Training keeps the convolution's output for the pool's backward.
+// is Direct or Winograd (both of LeNet's): Conv2D::forward_pooled pools the output while it is in L1
+// (two rows at a time, or a Winograd block as it is transformed back), so the convolution's whole
+// output never goes to memory (LeNet inference on Zen 5: docs/performance.md). Training keeps the
+// convolution's output for the pool's backward.
 #include "loom/layers/activation.hpp"
 #include "loom/layers/conv2d.hpp"
 #include "loom/layers/layer.hpp"
@@ -41,7 +42,8 @@ bool fused_forward(Layer<T>& act, Layer<T>& pool, TensorView<const T> x, TensorV
 }
 
 // Inference through `conv`, `act` and `pool` in one pass; false (nothing run) unless they are such a
-// triple (a Direct Conv2D, an element-wise activation, a 2x2 pool at stride 2 inside the image).
+// triple (a Direct or Winograd Conv2D, an element-wise activation, a 2x2 pool at stride 2 inside the
+// image).
 template <class T>
 bool fused_inference(Layer<T>& conv, Layer<T>& act, Layer<T>& pool, TensorView<const T> x, TensorView<const T>& out) {
     auto* convolution = dynamic_cast<Conv2D<T>*>(&conv);
