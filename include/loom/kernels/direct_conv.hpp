@@ -20,6 +20,7 @@
 #include "loom/kernels/cpu_features.hpp"
 #include "loom/kernels/im2col.hpp"
 #include "loom/kernels/isa_dispatch.hpp"
+#include "loom/kernels/max_of_four.hpp"
 #include "loom/kernels/scratch_buffer.hpp"
 
 namespace loom::kernels::direct {
@@ -238,15 +239,7 @@ void forward_pooled(const T* x, std::size_t samples, const ConvGeometry& g, cons
                     weights.template rows<V>(padded, g, f, 2 * py, 2 * py + 2, rows);
                     for (std::size_t px = 0; px < pw; ++px) {
                         const T* a = rows + 2 * px * f;
-                        const T *b = a + f, *c = a + row, *d = c + f;
-                        T* m = maxima + px * f;
-#pragma omp simd
-                        for (std::size_t k = 0; k < f; ++k) {
-                            T best = a[k];
-                            best = b[k] > best ? b[k] : best;
-                            best = c[k] > best ? c[k] : best;
-                            m[k] = d[k] > best ? d[k] : best;
-                        }
+                        max_of_four(a, a + f, a + row, a + row + f, maxima + px * f, f);
                     }
                 }
             });

@@ -28,6 +28,7 @@
 #include "loom/kernels/gemm.hpp"
 #include "loom/kernels/im2col.hpp"
 #include "loom/kernels/isa_dispatch.hpp"
+#include "loom/kernels/max_of_four.hpp"
 #include "loom/kernels/scratch_buffer.hpp"
 
 namespace loom::kernels::winograd {
@@ -309,21 +310,17 @@ template <Tile tile, bool Pooled = false, class T>
             static_assert(mb % 2 == 0, "pooling needs whole 2x2 windows in a block");
             const std::size_t ph = g.oh / 2, pw = g.ow / 2;
             T* image = y + at.sample * ph * pw * f;
+            if (bias)
+                for (std::size_t i = 0; i < mb * mb; ++i) {
+                    T* out = result + i * f;
+#pragma omp simd
+                    for (std::size_t o = 0; o < f; ++o) out[o] += bias[o];
+                }
             for (std::size_t i = 0; i < mb && (at.row + i) / 2 < ph; i += 2)
                 for (std::size_t j = 0; j < mb && (at.col + j) / 2 < pw; j += 2) {
                     const T* a = result + (i * mb + j) * f;
-                    const T *b = a + f, *c = a + mb * f, *d = c + f;
-                    T* dst = image + ((at.row + i) / 2 * pw + (at.col + j) / 2) * f;
-#pragma omp simd
-                    for (std::size_t o = 0; o < f; ++o) {
-                        const T shift = bias ? bias[o] : T(0);
-                        const T va = bias ? a[o] + shift : a[o], vb = bias ? b[o] + shift : b[o];
-                        const T vc = bias ? c[o] + shift : c[o], vd = bias ? d[o] + shift : d[o];
-                        T best = va;
-                        best = vb > best ? vb : best;
-                        best = vc > best ? vc : best;
-                        dst[o] = vd > best ? vd : best;
-                    }
+                    max_of_four(a, a + f, a + mb * f, a + mb * f + f,
+                                image + ((at.row + i) / 2 * pw + (at.col + j) / 2) * f, f);
                 }
             continue;
         }

@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "loom/core/parallel.hpp"
+#include "loom/kernels/max_of_four.hpp"
 #include "loom/layers/layer.hpp"
 #include "loom/layers/padding.hpp"
 
@@ -205,14 +206,7 @@ private:
         for (std::size_t oy = 0; oy < oh_; ++oy)
             for (std::size_t ox = 0; ox < ow_; ++ox, best += channels) {
                 const T* a = image + oy * stride_ * row + ox * stride_ * channels;
-                const T *b = a + channels, *c = a + row, *d = c + channels;
-#pragma omp simd
-                for (std::size_t ch = 0; ch < channels; ++ch) {
-                    T m = a[ch];
-                    m = b[ch] > m ? b[ch] : m;
-                    m = c[ch] > m ? c[ch] : m;
-                    best[ch] = d[ch] > m ? d[ch] : m;
-                }
+                kernels::max_of_four(a, a + channels, a + row, a + row + channels, best, channels);
             }
     }
 
