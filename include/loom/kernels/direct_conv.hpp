@@ -139,10 +139,6 @@ template <class V, std::size_t FV, class T>
         }
 }
 
-}  // namespace detail
-
-namespace detail {
-
 // The forward pass's weights, laid out per block of filters as forward_rows reads them, and the
 // register blocking that goes with them: fv vectors of `lanes` per block of `width` filters.
 template <class T>

@@ -306,16 +306,16 @@ template <Tile tile, bool Pooled = false, class T>
             for (std::size_t i = 0; i < mb; ++i) out[i] = result + (i * mb + j) * f;  // result[i][j]
             transform_1d<F::AT>(in, out, f);
         }
+        if (bias)
+            for (std::size_t i = 0; i < mb * mb; ++i) {
+                T* out = result + i * f;
+#pragma omp simd
+                for (std::size_t o = 0; o < f; ++o) out[o] += bias[o];
+            }
         if constexpr (Pooled) {
             static_assert(mb % 2 == 0, "pooling needs whole 2x2 windows in a block");
             const std::size_t ph = g.oh / 2, pw = g.ow / 2;
             T* image = y + at.sample * ph * pw * f;
-            if (bias)
-                for (std::size_t i = 0; i < mb * mb; ++i) {
-                    T* out = result + i * f;
-#pragma omp simd
-                    for (std::size_t o = 0; o < f; ++o) out[o] += bias[o];
-                }
             for (std::size_t i = 0; i < mb && (at.row + i) / 2 < ph; i += 2)
                 for (std::size_t j = 0; j < mb && (at.col + j) / 2 < pw; j += 2) {
                     const T* a = result + (i * mb + j) * f;
@@ -326,16 +326,8 @@ template <Tile tile, bool Pooled = false, class T>
         }
         T* image = y + at.sample * g.output_positions() * f;
         for (std::size_t i = 0; i < mb && at.row + i < g.oh; ++i)
-            for (std::size_t j = 0; j < mb && at.col + j < g.ow; ++j) {
-                const T* src = result + (i * mb + j) * f;
-                T* dst = image + ((at.row + i) * g.ow + at.col + j) * f;
-                if (bias) {
-#pragma omp simd
-                    for (std::size_t o = 0; o < f; ++o) dst[o] = src[o] + bias[o];
-                } else {
-                    std::copy_n(src, f, dst);
-                }
-            }
+            for (std::size_t j = 0; j < mb && at.col + j < g.ow; ++j)
+                std::copy_n(result + (i * mb + j) * f, f, image + ((at.row + i) * g.ow + at.col + j) * f);
     }
 }
 

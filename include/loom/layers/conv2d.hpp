@@ -100,9 +100,8 @@ public:
                 break;
             case ConvAlgorithm::Winograd: {
                 const auto tile = kernels::winograd::tile_for(g_);
-                u_.resize({kernels::winograd::points(tile), g_.c, filters_});
-                kernels::winograd::transform_kernel(tile, w_.data(), g_.c, filters_, false, u_.data());
-                kernels::winograd::convolve(tile, x.data(), n, g_, u_.data(), filters_, b_.data(), y_.data());
+                kernels::winograd::convolve(tile, x.data(), n, g_, transformed_kernel(tile), filters_, b_.data(),
+                                            y_.data());
                 break;
             }
             default:
@@ -136,10 +135,9 @@ public:
             kernels::direct::forward_pooled(x.data(), n, g_, w_.data(), filters_, b_.data(), apply, y_.data());
         } else {
             const auto tile = kernels::winograd::tile_for(g_);
-            u_.resize({kernels::winograd::points(tile), g_.c, filters_});
-            kernels::winograd::transform_kernel(tile, w_.data(), g_.c, filters_, false, u_.data());
             maxima_.resize(y_.shape());
-            kernels::winograd::convolve_pooled(tile, x.data(), n, g_, u_.data(), filters_, b_.data(), maxima_.data());
+            kernels::winograd::convolve_pooled(tile, x.data(), n, g_, transformed_kernel(tile), filters_, b_.data(),
+                                               maxima_.data());
             // Image by image, as MaxPool2D::forward_then applies it.
             const std::size_t image = y_.size() / std::max<std::size_t>(n, 1);
             parallel_for(n, 1, [&](std::size_t begin, std::size_t end) {
@@ -201,10 +199,8 @@ public:
                                                 g_.kh - 1 - g_.pad_top, g_.kw - 1 - g_.pad_left, g_.h, g_.w};
             dx_.resize(x_.shape());
             const auto tile = kernels::winograd::tile_for(adjoint);
-            u_.resize({kernels::winograd::points(tile), filters_, g_.c});
-            kernels::winograd::transform_kernel(tile, w_.data(), g_.c, filters_, true, u_.data());
-            kernels::winograd::convolve(tile, g.data(), n, adjoint, u_.data(), g_.c, static_cast<const T*>(nullptr),
-                                        dx_.data());
+            kernels::winograd::convolve(tile, g.data(), n, adjoint, transformed_kernel(tile, true), g_.c,
+                                        static_cast<const T*>(nullptr), dx_.data());
         }
         return need_dx ? dx_.view() : TensorView<const T>{};
     }
@@ -259,6 +255,14 @@ private:
         require<ArgumentError>(algorithm_ != ConvAlgorithm::Direct || kernels::direct::applies(g_),
                                "Conv2D: Direct needs stride 1, this layer has stride ", g_.stride_h, "x", g_.stride_w);
         return forward_algorithm();
+    }
+
+    // The kernel in Winograd's transform domain (u_), for the forward pass or, `adjoint`, for the input
+    // gradient (turned by 180 degrees, in and out channels swapped).
+    const T* transformed_kernel(kernels::winograd::Tile tile, bool adjoint = false) {
+        u_.resize({kernels::winograd::points(tile), adjoint ? filters_ : g_.c, adjoint ? g_.c : filters_});
+        kernels::winograd::transform_kernel(tile, w_.data(), g_.c, filters_, adjoint, u_.data());
+        return u_.data();
     }
 
     std::size_t chunk_samples(std::size_t n) const {

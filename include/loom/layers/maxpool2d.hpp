@@ -146,11 +146,10 @@ private:
         activated_valid_ = false;  // forward_then sets it again
         const std::size_t n = x.dim(0);
         y_.resize({n, oh_, ow_, in_c_});
-        const bool inside = windows_inside();
+        const bool two_by_two = pool_ == 2 && windows_inside();
         parallel_for(n, 1, [&](std::size_t begin, std::size_t end) {
             for (std::size_t s = begin; s < end; ++s) {
-                if (inside && pool_ == 2) pool_image_2x2(x.data(), s);
-                else if (inside) pool_image_inside(x.data(), s);
+                if (two_by_two) pool_image_2x2(x.data(), s);
                 else pool_image(x.data(), s);
                 after(s);
             }
@@ -159,7 +158,7 @@ private:
     }
 
     // Whether every window lies inside the image (no padding, none past the edge), as for LeNet's 2x2
-    // pools: then no bounds are checked and each maximum starts from its window's first pixel.
+    // pools: then a 2x2 window needs no bounds checks and its maximum starts from its first pixel.
     bool windows_inside() const {
         return pad_top_ == 0 && pad_left_ == 0 && (oh_ - 1) * stride_ + pool_ <= in_h_ &&
                (ow_ - 1) * stride_ + pool_ <= in_w_;
@@ -178,27 +177,8 @@ private:
             }
     }
 
-    // Windows inside the image, pixels compared in the general case's order (row by row), so the
-    // same maxima come out, signed zeros included.
-    void pool_image_inside(const T* x, std::size_t s) {
-        const std::size_t row = in_w_ * in_c_, channels = in_c_;
-        const T* image = x + s * in_h_ * row;
-        for (std::size_t oy = 0; oy < oh_; ++oy)
-            for (std::size_t ox = 0; ox < ow_; ++ox) {
-                T* best = y_.data() + ((s * oh_ + oy) * ow_ + ox) * channels;
-                const T* window = image + oy * stride_ * row + ox * stride_ * channels;
-                std::copy_n(window, channels, best);
-                for (std::size_t ky = 0; ky < pool_; ++ky)
-                    for (std::size_t kx = ky == 0 ? 1 : 0; kx < pool_; ++kx) {
-                        const T* pixel = window + ky * row + kx * channels;
-#pragma omp simd
-                        for (std::size_t ch = 0; ch < channels; ++ch)
-                            best[ch] = pixel[ch] > best[ch] ? pixel[ch] : best[ch];
-                    }
-            }
-    }
-
-    // The same for 2x2 windows, each maximum in one pass over its four pixels.
+    // 2x2 windows inside the image, each maximum in one pass over its four pixels, compared in the
+    // general case's order (row by row), so the same maxima come out, signed zeros included.
     void pool_image_2x2(const T* x, std::size_t s) {
         const std::size_t row = in_w_ * in_c_, channels = in_c_;
         const T* image = x + s * in_h_ * row;
