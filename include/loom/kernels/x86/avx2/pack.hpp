@@ -1,7 +1,8 @@
 #pragma once
 // AVX2 packing routines for the GEMM driver (gemm_pack.hpp calls them when the active ISA is AVX2).
 // As on AVX-512 (x86/avx512/pack.hpp), the transposing case is done as in-register transposes, here of
-// 8 x 8 floats / 4 x 4 doubles, instead of one scalar gather per element; partial vectors use vmaskmov.
+// 8 x 8 floats / 4 x 4 doubles, instead of one scalar gather per element; partial vectors go through the
+// traits' partial loads and stores (vector.hpp).
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -58,10 +59,10 @@ __attribute__((target("avx2,fma"))) void pack_transposed_avx2(const T* src, std:
     for (std::size_t g0 = 0; g0 < S; g0 += L) {
         const std::size_t width = std::min(L, S - g0);
         const std::size_t valid = rows > g0 ? std::min(width, rows - g0) : 0;
-        const __m256i store_mask = P::first(width);
+        const typename P::Mask store_mask = P::first(width);
         for (std::size_t p0 = 0; p0 < kc; p0 += L) {
             const std::size_t steps = std::min(L, kc - p0);
-            const __m256i load_mask = P::first(steps);
+            const typename P::Mask load_mask = P::first(steps);
             typename P::V r[L];
 #pragma GCC unroll 8
             for (std::size_t i = 0; i < L; ++i)
@@ -93,14 +94,14 @@ __attribute__((target("avx2,fma"))) void pack_copy_avx2(const T* src, std::size_
     using P = Avx2Vec<T>;
     constexpr std::size_t L = P::lanes;
     constexpr std::size_t groups = (S + L - 1) / L;
-    __m256i load_mask[groups], store_mask[groups];
+    typename P::Mask load_mask[groups], store_mask[groups];
     for (std::size_t g = 0; g < groups; ++g) {
         const std::size_t begin = g * L;
         const std::size_t width = std::min(L, S - begin);
         load_mask[g] = P::first(count > begin ? std::min(width, count - begin) : 0);
         store_mask[g] = P::first(width);
     }
-    if (count == S && S % L == 0) {  // whole vectors: vmaskmov stores are slow on many AVX2 CPUs
+    if (count == S && S % L == 0) {  // whole vectors: no partial loads or stores
         for (std::size_t p = 0; p < kc; ++p)
 #pragma GCC unroll 4
             for (std::size_t g = 0; g < groups; ++g) P::storeu(dst + p * S + g * L, P::loadu(src + p * ld + g * L));
@@ -114,8 +115,7 @@ __attribute__((target("avx2,fma"))) void pack_copy_avx2(const T* src, std::size_
 
 // c[i * ldc + j] = beta * c[i * ldc + j] + s[j * lds + i] for i < rows, j < cols (beta == 0: c is not
 // read): the last pass of a product computed as C^T, 8 x 8 blocks through registers. Edge blocks (a
-// classifier's C has 10 columns) load and store under vmaskmov masks, which touch nothing outside C or
-// S; whole blocks do without them (vmaskmov stores are slow on many AVX2 CPUs).
+// classifier's C has 10 columns) use partial loads and stores, which touch nothing outside C or S.
 __attribute__((target("avx2,fma"))) inline void add_transposed_avx2(std::size_t rows, std::size_t cols, const float* s,
                                                                     std::size_t lds, float beta, float* c,
                                                                     std::size_t ldc) {
