@@ -3,9 +3,10 @@
 // double, with partial loads and stores for the right edge of C and for packing. Each function is
 // compiled for AVX2 and FMA alone (a target attribute), so the rest of the program stays baseline x86-64.
 //
-// A partial load is a vmaskmov; a partial store is not: AMD microcodes the vmaskmov store (Zen 4: about
-// 12 cycles each, measured as 12% of a LeNet training step on its transposed packing of A), so the first
-// n lanes are stored as 16-, 8- and 4-byte pieces, which touch nothing past them either.
+// A partial load is a vmaskmov; a partial store is not: the vmaskmov store is slow on AMD (on Zen 4 the
+// transposed packing of A, whose 6-row panels end every vector with one, was 12% of a LeNet training
+// step against 3% after), so the first n lanes are stored as 16-, 8- and 4-byte pieces, which touch
+// nothing past them either.
 #include <cstddef>
 
 #include "loom/kernels/cpu_features.hpp"
