@@ -48,7 +48,7 @@ std::pair<double, std::vector<double>> criterion(loom::Sequential<T>& net, const
 
 }  // namespace
 
-TEST_CASE("full-batch objective: bitwise the same on 1 and 2 threads, summed chunk by chunk") {
+TEST_CASE("full-batch objective: bitwise the same on 1, 2 and 3 threads, summed chunk by chunk") {
     loom::Sequential<float> net({6, 6, 1}, 5);
     net.add<loom::Flatten>().add<loom::Dense>(5, loom::Initializer::uniform(0.7), loom::Initializer::uniform(0.7));
     net.add<loom::Sigmoid>().add<loom::Dense>(3).add<loom::Softmax>();
@@ -60,14 +60,22 @@ TEST_CASE("full-batch objective: bitwise the same on 1 and 2 threads, summed chu
     for (std::size_t i = 0; i < labels.size(); ++i) labels[i] = static_cast<int>(i % 3);
     const auto y = loom::one_hot<float>(labels, 3);
     const double decay = 0.25;
-    const std::size_t chunk = 8;  // 13 chunks: the last round on 2 threads has one
-    const auto run = [&](int threads) {
+    const std::size_t chunk = 8;  // 13 chunks, a group each
+    const auto run = [&](int threads, std::size_t chunk_size) {
         const loom_test::ScopedThreads scoped(threads);
-        return criterion(net, x, y, decay, chunk);
+        return criterion(net, x, y, decay, chunk_size);
     };
-    const auto one = run(1), two = run(2);
+    const auto one = run(1, chunk), two = run(2, chunk);
     CHECK(one.first == two.first);
     CHECK(one.second == two.second);
+    // 51 chunks in 32 groups of one or two: groups taken by whichever thread is free, same bits.
+    CHECK(loom::detail::full_batch_groups(51, net.param_count()) == 32);
+    const auto small_one = run(1, 2), small_two = run(2, 2), small_three = run(3, 2);
+    CHECK(small_one.first == small_two.first);
+    CHECK(small_one.second == small_two.second);
+    CHECK(small_one.first == small_three.first);
+    CHECK(small_one.second == small_three.second);
+    CHECK(small_one.first == doctest::Approx(one.first).epsilon(1e-9));
 
     // The same sums formed chunk by chunk from the model's own gradients of each chunk's summed loss.
     double expected = 0;
@@ -91,7 +99,7 @@ TEST_CASE("full-batch objective: bitwise the same on 1 and 2 threads, summed chu
 
     // Another loss gives another criterion, on every thread count alike.
     net.compile(loom::MSE{}, loom::SGD(0.1));
-    const auto mse_one = run(1), mse_two = run(2);
+    const auto mse_one = run(1, chunk), mse_two = run(2, chunk);
     CHECK(mse_one.first != doctest::Approx(one.first));
     CHECK(mse_one.first == mse_two.first);
     CHECK(mse_one.second == mse_two.second);
