@@ -90,9 +90,15 @@ void pack_copy(const std::uint8_t* src, std::size_t ld, std::size_t count, std::
 }
 
 // pack_transposed from bytes: S rows x a block of k steps are converted into a small tile (in L1),
-// which the T routine then transposes into place.
+// which the T routine then transposes into place; AVX2 floats convert and transpose in registers.
 template <std::size_t S, Isa isa, class T>
 void pack_transposed(const std::uint8_t* src, std::size_t ld, std::size_t rows, std::size_t kc, T* dst) {
+#if LOOM_X86
+    if constexpr (std::is_same_v<T, float> && isa == Isa::Avx2 && S % 8 == 0) {
+        pack_transposed_bytes_avx2<S>(src, ld, rows, kc, dst);
+        return;
+    }
+#endif
     constexpr std::size_t steps = 64;
     alignas(64) T tile[S * steps];
     for (std::size_t p0 = 0; p0 < kc; p0 += steps) {
