@@ -72,16 +72,17 @@ public:
         const std::size_t lanes = prepare_lanes(static_cast<std::size_t>(threads_for(static_cast<double>(chunks), 1.0)));
         if (buffers_.size() < lanes) buffers_.resize(lanes);
         group_gradients_.resize(groups * values);
-        std::vector<double> group_loss(groups);
-        // One fork and join per evaluation: each thread takes the next group as soon as it is free, so
-        // a thread the host preempts for a while does not hold the other up at every chunk.
+        group_loss_.resize(groups);
+        // One fork and join for all the chunks: each thread takes the next group as soon as it is free,
+        // so a thread the host preempts for a while does not hold the other up at every chunk.
         std::atomic<std::size_t> next_group{0};
         parallel_for(lanes, 1, [&](std::size_t begin, std::size_t end) {
             for (std::size_t l = begin; l < end; ++l)
                 for (std::size_t g; (g = next_group.fetch_add(1, std::memory_order_relaxed)) < groups;)
-                    group_loss[g] = sum_group(lane(l), buffers_[l], x, y, chunks * g / groups, chunks * (g + 1) / groups,
+                    group_loss_[g] = sum_group(lane(l), buffers_[l], x, y, chunks * g / groups, chunks * (g + 1) / groups,
                                               group_gradients_.data() + g * values);
         });
+        // And one for adding up the groups' gradients, each thread a range of parameters.
         parallel_for(values, 4096, [&](std::size_t begin, std::size_t end) {
             std::copy_n(group_gradients_.data() + begin, end - begin, gradient.data() + begin);
             for (std::size_t g = 1; g < groups; ++g) {
@@ -90,7 +91,7 @@ public:
             }
         });
         double total = 0;
-        for (double loss : group_loss) total += loss;
+        for (double loss : group_loss_) total += loss;
         return total;
     }
 
@@ -160,6 +161,7 @@ private:
     std::vector<std::unique_ptr<Sequential<T>>> copies_;
     std::vector<Tensor<T>> buffers_;  // per lane: its chunk as T, when bytes must be converted
     std::vector<double> group_gradients_;  // per group of chunks: the sum of their gradients
+    std::vector<double> group_loss_;       // and of their losses
 };
 
 }  // namespace loom

@@ -49,6 +49,9 @@ LOOM_TARGET_AVX2 void transpose_in_registers(__m256d r[4]) {
     r[3] = _mm256_permute2f128_pd(t1, t3, 0x31);
 }
 
+// The low 8 bytes of `bytes` (pixel values 0..255) as 8 floats.
+LOOM_TARGET_AVX2 __m256 eight_bytes_as_floats(__m128i bytes) { return _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(bytes)); }
+
 #undef LOOM_TARGET_AVX2
 
 // dst[p * S + r] = src[r * ld + p] for r < rows, p < kc, and 0 for rows <= r < S (rows <= S).
@@ -110,8 +113,7 @@ __attribute__((target("avx2,fma"))) void pack_transposed_bytes_avx2(const std::u
                 std::uint64_t eight = 0;  // never read past the row's last step
                 if (steps == 8) std::memcpy(&eight, from, 8);
                 else std::memcpy(&eight, from, steps);
-                const __m128i bytes = _mm_cvtsi64_si128(static_cast<long long>(eight));
-                r[i] = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(bytes));
+                r[i] = eight_bytes_as_floats(_mm_cvtsi64_si128(static_cast<long long>(eight)));
             }
             transpose_in_registers(r);  // r[c]: step p0 + c of rows g0 .. g0 + 8
             if (steps == 8) {
@@ -202,7 +204,7 @@ __attribute__((target("avx2,fma"))) inline void bytes_to_floats_avx2(const std::
         std::size_t i = 0;
         for (; i + 8 <= cols; i += 8) {
             const __m128i bytes = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(from + i));  // exactly 8 bytes
-            _mm256_storeu_ps(to + i, _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(bytes)));
+            _mm256_storeu_ps(to + i, eight_bytes_as_floats(bytes));
         }
         for (; i < cols; ++i) to[i] = static_cast<float>(from[i]);
     }
