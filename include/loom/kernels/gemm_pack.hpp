@@ -108,21 +108,36 @@ void pack_transposed(const std::uint8_t* src, std::size_t ld, std::size_t rows, 
     }
 }
 
+// Micro-panels [q0, q1) of S values per k step from a source whose k steps are its rows (value (p, j)
+// at src[p * ld + j], j < count), panel q at dst + q * kc * S. A block of rows at a time across all
+// the panels, so that a wide source is read along its rows, a few pages at a time, rather than one
+// panel top to bottom, kc rows and as many pages apart (a TLB miss each: LeNet's conv2 on AVX2 spent
+// more time packing B than multiplying that way, and its classifier's weights, the A of the transposed
+// forward product, cost AVX-512 2-13% on that product).
+template <std::size_t S, Isa isa, class Source, class T>
+void pack_row_panels(const Source* src, std::size_t ld, std::size_t count, std::size_t kc, std::size_t q0,
+                     std::size_t q1, T* dst) {
+    constexpr std::size_t rows = 16;
+    for (std::size_t p = 0; p < kc; p += rows) {
+        const std::size_t height = std::min(rows, kc - p);
+        for (std::size_t q = q0; q < q1; ++q)
+            pack_copy<S, isa>(src + p * ld + q * S, ld, std::min(S, count - q * S), height, dst + q * S * kc + p * S);
+    }
+}
+
 // Packs rows [i0, i0 + mc) x columns [p0, p0 + kc) of op(A) into ceil(mc / MR) micro-panels of
 // kc x MR values each (value (i, p) of a panel at p * MR + i).
 template <std::size_t MR, Isa isa, class Source, class T>
 void pack_a(Transpose ta, const Source* a, std::size_t lda, std::size_t i0, std::size_t mc, std::size_t p0,
             std::size_t kc, T* dst) {
+    if (ta == Transpose::Yes) {
+        // op(A)(i, p) = a[p * lda + i]: each k step is a contiguous run of MR values.
+        pack_row_panels<MR, isa>(a + p0 * lda + i0, lda, mc, kc, 0, (mc + MR - 1) / MR, dst);
+        return;
+    }
     for (std::size_t ir = 0; ir < mc; ir += MR) {
-        const std::size_t rows = std::min(MR, mc - ir);
-        T* panel = dst + ir * kc;
-        if (ta == Transpose::Yes) {
-            // op(A)(i, p) = a[p * lda + i]: each k step is a contiguous run of MR values.
-            pack_copy<MR, isa>(a + p0 * lda + i0 + ir, lda, rows, kc, panel);
-        } else {
-            // op(A)(i, p) = a[i * lda + p]: a transpose of the rows' leading kc values.
-            pack_transposed<MR, isa>(a + (i0 + ir) * lda + p0, lda, rows, kc, panel);
-        }
+        // op(A)(i, p) = a[i * lda + p]: a transpose of the rows' leading kc values.
+        pack_transposed<MR, isa>(a + (i0 + ir) * lda + p0, lda, std::min(MR, mc - ir), kc, dst + ir * kc);
     }
 }
 
@@ -132,19 +147,8 @@ template <std::size_t NR, Isa isa, class Source, class T>
 void pack_b(Transpose tb, const Source* b, std::size_t ldb, std::size_t p0, std::size_t kc, std::size_t j0,
             std::size_t nc, std::size_t panel_begin, std::size_t panel_end, T* dst) {
     if (tb == Transpose::No) {
-        // op(B)(p, j) = b[p * ldb + j]: each k step is a contiguous run of NR values. Taken a block of
-        // rows at a time across all the panels, so that a wide B is read along its rows, a few pages
-        // at a time, rather than one panel top to bottom, kc rows and as many pages apart (a TLB miss
-        // each; LeNet's conv2 on AVX2 spent more time packing than multiplying that way).
-        constexpr std::size_t rows = 16;
-        for (std::size_t p = 0; p < kc; p += rows) {
-            const std::size_t height = std::min(rows, kc - p);
-            for (std::size_t q = panel_begin; q < panel_end; ++q) {
-                const std::size_t jr = q * NR;
-                pack_copy<NR, isa>(b + (p0 + p) * ldb + j0 + jr, ldb, std::min(NR, nc - jr), height,
-                                   dst + jr * kc + p * NR);
-            }
-        }
+        // op(B)(p, j) = b[p * ldb + j]: each k step is a contiguous run of NR values.
+        pack_row_panels<NR, isa>(b + p0 * ldb + j0, ldb, nc, kc, panel_begin, panel_end, dst);
         return;
     }
     for (std::size_t q = panel_begin; q < panel_end; ++q) {
