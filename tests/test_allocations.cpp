@@ -6,6 +6,7 @@
 #include <new>
 
 #include "loom/loom.hpp"
+#include "scoped_threads.hpp"
 
 namespace {
 std::atomic<bool> counting{false};
@@ -65,6 +66,31 @@ TEST_CASE("LeNet training steps allocate nothing in the steady state") {
     allocations = 0;
     counting = true;
     for (int i = 0; i < 3; ++i) step();
+    counting = false;
+    CHECK(allocations.load() == 0);
+}
+
+TEST_CASE("full-batch evaluations on byte images allocate nothing in the steady state") {
+    // R nnet's model on bytes, with a last chunk shorter than the others and two threads, so that every
+    // per-evaluation buffer (chunk outputs, group sums and losses, the lanes' copies) must be reused.
+    loom::Sequential<float> net({8, 8, 1}, 3);
+    net.add<loom::Flatten>().add<loom::Dense>(5).add<loom::Sigmoid>().add<loom::Dense>(3).add<loom::Softmax>();
+    net.compile(loom::CrossEntropy{}, loom::SGD(0.1));
+    loom::Tensor<std::uint8_t> pixels({203, 8, 8, 1});
+    loom::Tensor<float> y({203, 3});
+    loom::Rng rng(2);
+    for (auto& v : pixels) v = static_cast<std::uint8_t>(rng.uniform(0.0, 256.0));
+    for (std::size_t i = 0; i < 203; ++i) y(i, i % 3) = 1.0f;
+    const loom::Samples<float> x(pixels.view(), 1.0f / 255.0f);
+    const loom_test::ScopedThreads two(2);
+    loom::FullBatchObjective<float> objective(net, 16);
+    std::vector<double> gradient(net.param_count());
+    auto evaluate = [&] { return objective(x, y.view(), 0.01, gradient); };
+    evaluate();  // creates the model copies, their buffers and the group sums
+    evaluate();
+    allocations = 0;
+    counting = true;
+    for (int i = 0; i < 3; ++i) evaluate();
     counting = false;
     CHECK(allocations.load() == 0);
 }
