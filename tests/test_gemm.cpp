@@ -137,12 +137,13 @@ constexpr Transpose kTrans[] = {Transpose::No, Transpose::Yes};
 template <class T>
 void edge_sizes_all_isas() {
     // Around the micro-tile sizes of every ISA (MR 4/6/14, NR 8/16/32), primes, and sizes just around
-    // the KC (256 / 384) and MC (336 / 288 / 256 / 168) blocks, kept thin so the reference stays fast.
+    // the KC (256 / 384 / 512) and MC (336 / 288 / 256 / 224 / 192 / 168) blocks, kept thin so the
+    // reference stays fast.
     const std::size_t dims[][3] = {{1, 1, 1},     {7, 13, 31},   {13, 7, 97},   {14, 32, 5},   {15, 33, 17},
                                    {6, 16, 8},    {5, 15, 3},    {29, 65, 2},   {31, 97, 13},  {97, 31, 7},
                                    {3, 257, 257}, {337, 5, 41},  {290, 9, 259}, {45, 47, 513}, {28, 64, 256},
                                    {1, 100, 37},  {100, 1, 37},  {2, 3, 600},  {5, 33, 385},  {29, 31, 383},
-                                   {169, 17, 9}};
+                                   {169, 17, 9},  {193, 7, 11},  {225, 9, 515}, {191, 17, 511}};
     for (Isa isa : supported_isas()) {
         loom::ScopedIsa scoped(isa);
         for (const auto& d : dims)
