@@ -14,6 +14,8 @@ template <class T>
 struct GemmKernelGeneric {
     static constexpr std::size_t mr = gemm_blocks<T, Isa::Generic>().mr;
     static constexpr std::size_t nr = gemm_blocks<T, Isa::Generic>().nr;
+    // Edge tiles are never given two B panels at once (x86/microkernel.hpp's run_edge_pair).
+    static constexpr std::size_t pair_below = 0;
 
     static void run(std::size_t kc, const T* a, std::size_t a_step, const T* b, std::size_t b_step, T* c,
                     std::size_t ldc, T alpha, T beta) {

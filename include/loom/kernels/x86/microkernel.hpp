@@ -9,7 +9,9 @@
 //   C[0..rows) x [0..cols) (row stride ldc) = alpha * sum_p A[p][i] * B[p][j] + beta * C,
 // where A's k step p holds the tile's row values at a + p * a_step and B's its column values at
 // b + p * b_step: a packed micro-panel (a_step = MR, b_step = NR, zero-padded) or, for small products,
-// the caller's own rows (gemm_driver.hpp). Only the tile's `rows` values of A are read, but B a whole
+// the caller's own rows (gemm_driver.hpp). A tile two B micro-panels wide (GemmKernel::run_edge_pair)
+// finds the second panel's values b_panel elements after the first's. Only the tile's `rows` values
+// of A are read, but B a whole
 // vector at a time, so a B narrower than its vectors must be packed (zero-padded). beta == 0 overwrites
 // C without reading it, so NaN/garbage in C does not propagate.
 #include <array>
@@ -28,11 +30,13 @@ namespace loom::detail::LOOM_SIMD_NAMESPACE {
 
 // C[ROWS x cols] = alpha * A_panel * B_panel + beta * C. Only NVU vectors of B are multiplied; cols
 // (<= NVU * lanes) limits the stores. MR is the full tile's height (the next tile starts MR rows down).
-template <class Vec, std::size_t MR, std::size_t ROWS, std::size_t NVU, bool prefetch_next_tile>
+// A B panel holds NVP vectors; vectors NVP.. (a tile two panels wide) come from the next panel, at
+// b + b_panel.
+template <class Vec, std::size_t MR, std::size_t ROWS, std::size_t NVU, std::size_t NVP, bool prefetch_next_tile>
 LOOM_SIMD_TARGET void ukernel(std::size_t kc, const typename Vec::Scalar* a, std::size_t a_step,
                               const typename Vec::Scalar* b, std::size_t b_step, typename Vec::Scalar* c,
                               std::size_t ldc, typename Vec::Scalar alpha, typename Vec::Scalar beta,
-                              std::size_t cols) {
+                              std::size_t cols, std::size_t b_panel) {
     using T = typename Vec::Scalar;
     using V = typename Vec::V;
     constexpr std::size_t L = Vec::lanes;
@@ -65,7 +69,7 @@ LOOM_SIMD_TARGET void ukernel(std::size_t kc, const typename Vec::Scalar* a, std
         }
         V bv[NVU];
 #pragma GCC unroll 4
-        for (std::size_t j = 0; j < NVU; ++j) bv[j] = Vec::loadu(b + j * L);
+        for (std::size_t j = 0; j < NVU; ++j) bv[j] = Vec::loadu(b + (j / NVP) * b_panel + (j % NVP) * L);
 #pragma GCC unroll 16
         for (std::size_t i = 0; i < ROWS; ++i) {
             const V ai = Vec::set1(a[i]);
@@ -130,8 +134,14 @@ struct GemmKernel {
     // A full MR x NR tile.
     static void run(std::size_t kc, const T* a, std::size_t a_step, const T* b, std::size_t b_step, T* c,
                     std::size_t ldc, T alpha, T beta) {
-        ukernel<Vec, mr, mr, nv, prefetch_next_tile>(kc, a, a_step, b, b_step, c, ldc, alpha, beta, nr);
+        ukernel<Vec, mr, mr, nv, nv, prefetch_next_tile>(kc, a, a_step, b, b_step, c, ldc, alpha, beta, nr, 0);
     }
+
+    // A tile of fewer rows than this keeps fewer accumulator chains than the FMA pipes need to stay
+    // busy (two pipes x four cycles of latency: 8 chains, one per row and B vector), so the driver
+    // gives it two B panels at once (run_edge_pair): LeNet's conv2 and nnet's hidden layer (50 rows,
+    // 8 x 6 + 2 on AVX2) spent 7% of their time on the 2-row tile's 4% of the work.
+    static constexpr std::size_t pair_below = (8 + nv - 1) / nv;
 
     // The top-left rows x cols of a tile (rows <= mr, cols <= nr).
     static void run_edge(std::size_t rows, std::size_t cols, std::size_t kc, const T* a, std::size_t a_step,
@@ -139,14 +149,30 @@ struct GemmKernel {
         static constexpr auto table = make_table(std::make_index_sequence<(pieces + 1) * nv>{});
         const std::size_t vectors = (cols + Vec::lanes - 1) / Vec::lanes;
         if (rows == mr) {
-            table[pieces * nv + vectors - 1](kc, a, a_step, b, b_step, c, ldc, alpha, beta, cols);
+            table[pieces * nv + vectors - 1](kc, a, a_step, b, b_step, c, ldc, alpha, beta, cols, 0);
             return;
         }
         for (std::size_t p = pieces; p-- > 0;) {
             const std::size_t piece = std::size_t{1} << p;
             if ((rows & piece) == 0) continue;
-            table[p * nv + vectors - 1](kc, a, a_step, b, b_step, c, ldc, alpha, beta, cols);
+            table[p * nv + vectors - 1](kc, a, a_step, b, b_step, c, ldc, alpha, beta, cols, 0);
             a += piece;  // the next rows of the tile (A's rows are consecutive within a k step)
+            c += piece * ldc;
+        }
+    }
+
+    // The top-left rows x cols of a tile two B panels wide (rows < pair_below, nr < cols <= 2 nr): the
+    // first panel at b, the second at b + b_panel, read with the same b_step.
+    static void run_edge_pair(std::size_t rows, std::size_t cols, std::size_t kc, const T* a, std::size_t a_step,
+                              const T* b, std::size_t b_step, std::size_t b_panel, T* c, std::size_t ldc, T alpha,
+                              T beta) {
+        static constexpr auto table = make_pair_table(std::make_index_sequence<pair_pieces * nv>{});
+        const std::size_t vectors = (cols + Vec::lanes - 1) / Vec::lanes;  // nv + 1 .. 2 nv
+        for (std::size_t p = pair_pieces; p-- > 0;) {
+            const std::size_t piece = std::size_t{1} << p;
+            if ((rows & piece) == 0) continue;
+            table[p * nv + vectors - nv - 1](kc, a, a_step, b, b_step, c, ldc, alpha, beta, cols, b_panel);
+            a += piece;
             c += piece * ldc;
         }
     }
@@ -156,12 +182,20 @@ private:
     static constexpr std::size_t pieces = std::bit_width(mr - 1);
     static constexpr std::size_t piece_rows(std::size_t p) { return p < pieces ? std::size_t{1} << p : mr; }
 
+    // Row counts 1, 2, ... below pair_below, for tiles two panels wide.
+    static constexpr std::size_t pair_pieces = std::bit_width(pair_below - 1);
+
     using Fn = void (*)(std::size_t, const T*, std::size_t, const T*, std::size_t, T*, std::size_t, T, T,
-                        std::size_t);
+                        std::size_t, std::size_t);
     // Entry p * nv + (vectors - 1).
     template <std::size_t... E>
     static constexpr std::array<Fn, sizeof...(E)> make_table(std::index_sequence<E...>) {
-        return {&ukernel<Vec, mr, piece_rows(E / nv), E % nv + 1, prefetch_next_tile>...};
+        return {&ukernel<Vec, mr, piece_rows(E / nv), E % nv + 1, nv, prefetch_next_tile>...};
+    }
+    // Entry p * nv + (vectors - nv - 1): 2^p rows, nv + 1 .. 2 nv vectors.
+    template <std::size_t... E>
+    static constexpr std::array<Fn, sizeof...(E)> make_pair_table(std::index_sequence<E...>) {
+        return {&ukernel<Vec, mr, std::size_t{1} << (E / nv), nv + E % nv + 1, nv, prefetch_next_tile>...};
     }
 };
 
