@@ -160,15 +160,18 @@ void gemm_rectangle(Transpose ta, Transpose tb, std::size_t m0, std::size_t m1, 
                     const bool b_here = b_in_place && cols == NR;
                     const T* bp = b_here ? in_place<T>(b) + pc * ldb + jc + jr : b_pack + (jr - group_start) * kc;
                     const std::size_t b_step = b_here ? ldb : NR;
-                    // A short last row tile takes this panel and the next together (Kernel::pair_below)
-                    // when the next is read the same way; the next panel then skips it.
-                    const std::size_t edge_rows = mc % MR, next_cols = jr + NR < nc ? std::min(NR, nc - jr - NR) : 0;
-                    const bool pair_edge = edge_rows != 0 && edge_rows < Kernel::pair_below && q % 2 == 0 &&
-                                           next_cols != 0 && (q + 1) / group == q / group &&
-                                           b_here == (b_in_place && next_cols == NR);
-                    const bool edge_paired_before = edge_rows != 0 && edge_rows < Kernel::pair_below && q % 2 == 1 &&
-                                                    q / group == (q - 1) / group &&
-                                                    b_in_place == (b_in_place && cols == NR);
+                    // A short last row tile (fewer than Kernel::pair_below rows) of an even panel takes
+                    // the next panel too, when that one is in the same packed group and read the same
+                    // way (in place or packed); the odd panel then skips its short tile.
+                    const std::size_t edge_rows = mc % MR;
+                    const auto pairs_with_next = [&](std::size_t panel) {
+                        const std::size_t first = panel * NR;
+                        if (edge_rows == 0 || edge_rows >= Kernel::pair_below || panel % 2 != 0 || first + NR >= nc)
+                            return false;
+                        const bool next_in_place = b_in_place && nc - first - NR >= NR;
+                        return (panel + 1) / group == panel / group && next_in_place == b_in_place;
+                    };
+                    const bool pair_edge = pairs_with_next(q), edge_paired_before = q > 0 && pairs_with_next(q - 1);
                     for (std::size_t ir = 0; ir < mc; ir += MR) {
                         const std::size_t rows = std::min(MR, mc - ir);
                         const T* ap = a_in_place ? in_place<T>(a) + pc * lda + ic + ir : a_pack + ir * kc;
@@ -180,7 +183,7 @@ void gemm_rectangle(Transpose ta, Transpose tb, std::size_t m0, std::size_t m1, 
                             continue;  // the previous panel's pair covered it
                         } else if (rows < MR && pair_edge) {
                             if constexpr (Kernel::pair_below > 0)
-                                Kernel::run_edge_pair(rows, NR + next_cols, kc, ap, a_step, bp, b_step,
+                                Kernel::run_edge_pair(rows, NR + std::min(NR, nc - jr - NR), kc, ap, a_step, bp, b_step,
                                                       b_here ? NR : NR * kc, ct, ldc, alpha, beta_now);
                         } else {
                             Kernel::run_edge(rows, cols, kc, ap, a_step, bp, b_step, ct, ldc, alpha, beta_now);
