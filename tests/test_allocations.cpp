@@ -49,6 +49,20 @@ void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
 
+namespace {
+// Allocations during three calls of `step` after two that may create buffers.
+template <class Step>
+long steady_state_allocations(Step step) {
+    step();
+    step();
+    allocations = 0;
+    counting = true;
+    for (int i = 0; i < 3; ++i) step();
+    counting = false;
+    return allocations.load();
+}
+}  // namespace
+
 TEST_CASE("LeNet training steps allocate nothing in the steady state") {
     loom::Sequential<float> net({28, 28, 1});
     net.add<loom::Conv2D>(20, 5, loom::Padding::Same).add<loom::Tanh>().add<loom::MaxPool2D>(2)
@@ -60,14 +74,8 @@ TEST_CASE("LeNet training steps allocate nothing in the steady state") {
     loom::Rng rng(1);
     for (auto& v : x) v = static_cast<float>(rng.uniform());
     for (std::size_t i = 0; i < 32; ++i) y(i, i % 10) = 1.0f;
-    auto step = [&] { net.train_on_batch(x, y); };
-    step();  // creates the buffers and the optimizer state
-    step();
-    allocations = 0;
-    counting = true;
-    for (int i = 0; i < 3; ++i) step();
-    counting = false;
-    CHECK(allocations.load() == 0);
+    // The first steps create the buffers and the optimizer state.
+    CHECK(steady_state_allocations([&] { net.train_on_batch(x, y); }) == 0);
 }
 
 TEST_CASE("full-batch evaluations on byte images allocate nothing in the steady state") {
@@ -85,12 +93,6 @@ TEST_CASE("full-batch evaluations on byte images allocate nothing in the steady 
     const loom_test::ScopedThreads two(2);
     loom::FullBatchObjective<float> objective(net, 16);
     std::vector<double> gradient(net.param_count());
-    auto evaluate = [&] { return objective(x, y.view(), 0.01, gradient); };
-    evaluate();  // creates the model copies, their buffers and the group sums
-    evaluate();
-    allocations = 0;
-    counting = true;
-    for (int i = 0; i < 3; ++i) evaluate();
-    counting = false;
-    CHECK(allocations.load() == 0);
+    // The first evaluations create the model copies, their buffers and the group sums.
+    CHECK(steady_state_allocations([&] { objective(x, y.view(), 0.01, gradient); }) == 0);
 }

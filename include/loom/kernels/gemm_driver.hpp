@@ -113,6 +113,7 @@ const T* in_place(const S* p) {
 // at a time. With several row blocks the whole panel is packed first: every block reuses it (groups
 // there cost 3% on 1024^3, AVX2).
 inline constexpr std::size_t gemm_pack_b_group = 8;
+static_assert(gemm_pack_b_group % 2 == 0, "a short edge tile's pair of B panels must lie in one packed group");
 
 // The serial BLIS loops on the rectangle rows [m0, m1) x columns [n0, n1) of C, with this thread's
 // packing buffers.
@@ -161,15 +162,15 @@ void gemm_rectangle(Transpose ta, Transpose tb, std::size_t m0, std::size_t m1, 
                     const T* bp = b_here ? in_place<T>(b) + pc * ldb + jc + jr : b_pack + (jr - group_start) * kc;
                     const std::size_t b_step = b_here ? ldb : NR;
                     // A short last row tile (fewer than Kernel::pair_below rows) of an even panel takes
-                    // the next panel too, when that one is in the same packed group and read the same
-                    // way (in place or packed); the odd panel then skips its short tile.
+                    // the next panel too (packed groups hold an even number of panels, so both are in
+                    // the same one), unless B is read in place and the next panel, partial, was packed;
+                    // the odd panel then skips its short tile.
                     const std::size_t edge_rows = mc % MR;
                     const auto pairs_with_next = [&](std::size_t panel) {
                         const std::size_t first = panel * NR;
                         if (edge_rows == 0 || edge_rows >= Kernel::pair_below || panel % 2 != 0 || first + NR >= nc)
                             return false;
-                        const bool next_in_place = b_in_place && nc - first - NR >= NR;
-                        return (panel + 1) / group == panel / group && next_in_place == b_in_place;
+                        return !b_in_place || nc - first - NR >= NR;
                     };
                     const bool pair_edge = pairs_with_next(q), edge_paired_before = q > 0 && pairs_with_next(q - 1);
                     for (std::size_t ir = 0; ir < mc; ir += MR) {

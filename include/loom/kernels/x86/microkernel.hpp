@@ -152,13 +152,7 @@ struct GemmKernel {
             table[pieces * nv + vectors - 1](kc, a, a_step, b, b_step, c, ldc, alpha, beta, cols, 0);
             return;
         }
-        for (std::size_t p = pieces; p-- > 0;) {
-            const std::size_t piece = std::size_t{1} << p;
-            if ((rows & piece) == 0) continue;
-            table[p * nv + vectors - 1](kc, a, a_step, b, b_step, c, ldc, alpha, beta, cols, 0);
-            a += piece;  // the next rows of the tile (A's rows are consecutive within a k step)
-            c += piece * ldc;
-        }
+        run_pieces(table, pieces, vectors - 1, rows, cols, kc, a, a_step, b, b_step, 0, c, ldc, alpha, beta);
     }
 
     // The top-left rows x cols of a tile two B panels wide (rows < pair_below, nr < cols <= 2 nr): the
@@ -168,13 +162,8 @@ struct GemmKernel {
                               T beta) {
         static constexpr auto table = make_pair_table(std::make_index_sequence<pair_pieces * nv>{});
         const std::size_t vectors = (cols + Vec::lanes - 1) / Vec::lanes;  // nv + 1 .. 2 nv
-        for (std::size_t p = pair_pieces; p-- > 0;) {
-            const std::size_t piece = std::size_t{1} << p;
-            if ((rows & piece) == 0) continue;
-            table[p * nv + vectors - nv - 1](kc, a, a_step, b, b_step, c, ldc, alpha, beta, cols, b_panel);
-            a += piece;
-            c += piece * ldc;
-        }
+        run_pieces(table, pair_pieces, vectors - nv - 1, rows, cols, kc, a, a_step, b, b_step, b_panel, c, ldc, alpha,
+                   beta);
     }
 
 private:
@@ -187,6 +176,21 @@ private:
 
     using Fn = void (*)(std::size_t, const T*, std::size_t, const T*, std::size_t, T*, std::size_t, T, T,
                         std::size_t, std::size_t);
+
+    // One call per power of two 2^p (p < count) in `rows`, largest first, each on the tile's next rows:
+    // table entry p * nv + column.
+    template <std::size_t N>
+    static void run_pieces(const std::array<Fn, N>& table, std::size_t count, std::size_t column, std::size_t rows,
+                           std::size_t cols, std::size_t kc, const T* a, std::size_t a_step, const T* b,
+                           std::size_t b_step, std::size_t b_panel, T* c, std::size_t ldc, T alpha, T beta) {
+        for (std::size_t p = count; p-- > 0;) {
+            const std::size_t piece = std::size_t{1} << p;
+            if ((rows & piece) == 0) continue;
+            table[p * nv + column](kc, a, a_step, b, b_step, c, ldc, alpha, beta, cols, b_panel);
+            a += piece;  // the next rows of the tile (A's rows are consecutive within a k step)
+            c += piece * ldc;
+        }
+    }
     // Entry p * nv + (vectors - 1).
     template <std::size_t... E>
     static constexpr std::array<Fn, sizeof...(E)> make_table(std::index_sequence<E...>) {
