@@ -337,6 +337,61 @@ TEST_CASE_TEMPLATE("gemm: bitwise deterministic for a thread count, and across 1
     }
 }
 
+TEST_CASE_TEMPLATE("gemm: shared out by column groups, results are one thread's to the bit", T, float, double) {
+    // Products whose A slice packs whole (gemm_column_groups): several KC slices with a short last one
+    // (each group's slices in order, beta once), a partial last group, short edge tiles taking two B
+    // panels, several row blocks inside one group (k small), and an A of bytes.
+    struct Shape {
+        Transpose ta, tb;
+        std::size_t m, n, k;
+        double beta;
+    };
+    const Shape shapes[] = {
+        {Transpose::No, Transpose::No, 128, 1100, 1100, 0.0},  // LeNet's dense forward, three slices
+        {Transpose::Yes, Transpose::No, 400, 1500, 60, 0.5},   // several row blocks per group
+        {Transpose::No, Transpose::Yes, 50, 3000, 700, -1.0},  // conv2's weight gradient, transposed B
+    };
+    loom::Rng rng(23);
+    for (Isa isa : supported_isas()) {
+        loom::ScopedIsa scoped(isa);
+        for (const auto& s : shapes) {
+            CAPTURE(describe({s.ta, s.tb, s.m, s.n, s.k, 1.0, s.beta}));
+            bool by_groups = false;
+            switch (isa) {
+                case Isa::Avx512: by_groups = loom::detail::gemm_by_column_groups<T, Isa::Avx512>(2, s.m, s.n, s.k); break;
+                case Isa::Avx2: by_groups = loom::detail::gemm_by_column_groups<T, Isa::Avx2>(2, s.m, s.n, s.k); break;
+                default: by_groups = loom::detail::gemm_by_column_groups<T, Isa::Generic>(2, s.m, s.n, s.k); break;
+            }
+            CHECK(by_groups);
+            {
+                ScopedThreads threads(2);
+                check_case<T>({s.ta, s.tb, s.m, s.n, s.k, 1.0, s.beta});
+            }
+            const std::size_t lda = s.ta == Transpose::No ? s.k : s.m, ldb = s.tb == Transpose::No ? s.n : s.k;
+            std::vector<std::uint8_t> bytes(s.m * s.k);
+            for (auto& v : bytes) v = static_cast<std::uint8_t>(rng.uniform(0.0, 256.0));
+            const auto a = random_matrix<T>(rng, s.m * s.k, 1), b = random_matrix<T>(rng, s.k * s.n, 1);
+            const auto c0 = random_matrix<T>(rng, s.m, s.n);
+            const T beta = static_cast<T>(s.beta);
+            auto c_serial = c0, c_shared = c0, bytes_serial = c0, bytes_shared = c0;
+            {
+                ScopedThreads threads(1);
+                loom::gemm<T>(s.ta, s.tb, s.m, s.n, s.k, T(1), a.data(), lda, b.data(), ldb, beta, c_serial.data(), s.n);
+                loom::gemm<T>(s.ta, s.tb, s.m, s.n, s.k, T(1), bytes.data(), lda, b.data(), ldb, beta,
+                              bytes_serial.data(), s.n);
+            }
+            {
+                ScopedThreads threads(2);
+                loom::gemm<T>(s.ta, s.tb, s.m, s.n, s.k, T(1), a.data(), lda, b.data(), ldb, beta, c_shared.data(), s.n);
+                loom::gemm<T>(s.ta, s.tb, s.m, s.n, s.k, T(1), bytes.data(), lda, b.data(), ldb, beta,
+                              bytes_shared.data(), s.n);
+            }
+            CHECK(c_shared == c_serial);
+            CHECK(bytes_shared == bytes_serial);
+        }
+    }
+}
+
 TEST_CASE("gemm: called from inside an OpenMP parallel region") {
     const std::size_t m = 150, n = 260, k = 170;
     loom::Rng rng(11);

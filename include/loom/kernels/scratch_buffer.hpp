@@ -37,8 +37,9 @@ private:
     std::size_t capacity_ = 0;
 };
 
-// What a GEMM scratch buffer holds: packed A, packed B, or the C^T of a narrow product (gemm_driver.hpp).
-enum class GemmBuffer { PackedA, PackedB, TransposedC };
+// What a GEMM scratch buffer holds: packed A, packed B, the C^T of a narrow product, or how far each
+// column group of a product shared out group by group has got (gemm_driver.hpp).
+enum class GemmBuffer { PackedA, PackedB, TransposedC, ColumnProgress };
 
 // One buffer per thread, element type and tag. The tag is a value of an enum naming what the buffer
 // holds (GemmBuffer::PackedA, ...), so that no two uses share one. OpenMP keeps its worker threads
