@@ -337,8 +337,8 @@ TEST_CASE_TEMPLATE("gemm: bitwise deterministic for a thread count, and across 1
     }
 }
 
-TEST_CASE_TEMPLATE("gemm: shared out by column groups, results are one thread's to the bit", T, float, double) {
-    // Products whose A slice packs whole (gemm_column_groups): several KC slices with a short last one
+TEST_CASE_TEMPLATE("gemm: shared out by column bands, results are one thread's to the bit", T, float, double) {
+    // Products whose A slice packs whole (gemm_column_bands): several KC slices with a short last one
     // (each group's slices in order, beta once), a partial last group, short edge tiles taking two B
     // panels, several row blocks inside one group (k small), and an A of bytes.
     struct Shape {
@@ -358,9 +358,9 @@ TEST_CASE_TEMPLATE("gemm: shared out by column groups, results are one thread's 
             CAPTURE(describe({s.ta, s.tb, s.m, s.n, s.k, 1.0, s.beta}));
             bool by_groups = false;
             switch (isa) {
-                case Isa::Avx512: by_groups = loom::detail::gemm_by_column_groups<T, Isa::Avx512>(2, s.m, s.n, s.k); break;
-                case Isa::Avx2: by_groups = loom::detail::gemm_by_column_groups<T, Isa::Avx2>(2, s.m, s.n, s.k); break;
-                default: by_groups = loom::detail::gemm_by_column_groups<T, Isa::Generic>(2, s.m, s.n, s.k); break;
+                case Isa::Avx512: by_groups = loom::detail::gemm_by_column_bands<T, Isa::Avx512>(2, s.m, s.n, s.k); break;
+                case Isa::Avx2: by_groups = loom::detail::gemm_by_column_bands<T, Isa::Avx2>(2, s.m, s.n, s.k); break;
+                default: by_groups = loom::detail::gemm_by_column_bands<T, Isa::Generic>(2, s.m, s.n, s.k); break;
             }
             CHECK(by_groups);
             {

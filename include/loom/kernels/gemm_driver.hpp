@@ -7,9 +7,10 @@
 // in gemm_pack.hpp (and x86/<isa>/pack.hpp), micro-kernels in gemm_kernel_generic.hpp and
 // x86/<isa>/gemm_kernel.hpp, the per-thread buffers in scratch_buffer.hpp.
 //
-// Threads split C into disjoint rectangles of whole tiles and k is never split, so every element of C
-// is summed by one thread in the same order (the same KC slices) whatever the thread count: results
-// are bitwise reproducible for a given ISA.
+// Threads split C into disjoint rectangles of whole tiles (gemm_packed), or take bands of its columns
+// one KC slice at a time, each band's slices in order (gemm_column_bands); k is never split, so every
+// element of C is summed in the same order (the same KC slices, one kernel call each) whatever the
+// thread count: results are bitwise reproducible for a given ISA.
 #include <algorithm>
 #include <atomic>
 #include <cstddef>
@@ -121,7 +122,8 @@ inline constexpr std::size_t gemm_pack_b_group = 8;
 static_assert(gemm_pack_b_group % 2 == 0, "a short edge tile's pair of B panels must lie in one packed group");
 
 // The serial BLIS loops on the rectangle rows [m0, m1) x columns [n0, n1) of C, with this thread's
-// packing buffers. a_packed, if given, is op(A)'s rows [m0, m1) x [0, k) already packed (k <= KC).
+// packing buffers. a_packed, if given, is op(A)'s rows [m0, m1) x [0, k) already packed (k <= KC):
+// gemm_column_bands packs a slice once for all the bands a thread takes.
 template <class T, Isa isa, class Kernel, class A, class B>
 void gemm_rectangle(Transpose ta, Transpose tb, std::size_t m0, std::size_t m1, std::size_t n0, std::size_t n1,
                     std::size_t k, T alpha, const A* a, std::size_t lda, const B* b, std::size_t ldb, T beta, T* c,
@@ -203,7 +205,7 @@ void gemm_rectangle(Transpose ta, Transpose tb, std::size_t m0, std::size_t m1, 
     }
 }
 
-// Whether a thread waiting for another's column group should spin on (briefly) or give its core away.
+// Whether a thread waiting for another's column band should spin on (briefly) or give its core away.
 inline void gemm_wait_pause(unsigned& spins) {
     if (++spins < 64) {
 #if LOOM_X86
@@ -214,59 +216,59 @@ inline void gemm_wait_pause(unsigned& spins) {
     }
 }
 
-// Handing out a unit costs a few hundred nanoseconds (a contended counter, the driver's set-up), so a
-// unit has at least this many multiply-adds (about 20 us of one core), and at least one packing group
-// of columns.
-inline constexpr std::size_t gemm_min_unit_work = std::size_t{2} << 20;
+// Handing out a band costs a few hundred nanoseconds (a contended counter, the driver's set-up), so a
+// band has at least this many multiply-adds in a KC slice (about 20 us of one core), and at least one
+// packing group of columns.
+inline constexpr std::size_t gemm_min_band_work = std::size_t{2} << 20;
 
-// How many units per thread gemm_column_groups makes of a KC slice; below 2 it is not used (all of
-// op(A)'s rows, a KC slice of them, must also pack into the room of one MC x KC block, since each
-// thread packs them all, as each column group of the static split does).
+// How many column bands per thread gemm_column_bands makes; below 2 it is not used. All of op(A)'s
+// rows, a KC slice of them, must also pack into the room of one MC x KC block, since each thread packs
+// them all (as each thread of the static split does when it splits the columns).
 template <class T, Isa isa>
-std::size_t gemm_column_units_per_thread(int threads, std::size_t m, std::size_t n, std::size_t k) {
+std::size_t gemm_column_bands_per_thread(int threads, std::size_t m, std::size_t n, std::size_t k) {
     constexpr GemmBlocks blocks = gemm_blocks<T, isa>();
     if (threads < 2 || round_up(m, blocks.mr) * std::min(blocks.kc, k) > blocks.mc * blocks.kc) return 0;
     const std::size_t by_packing = (n + blocks.nr - 1) / blocks.nr / gemm_pack_b_group;
-    const std::size_t by_work = m * std::min(blocks.kc, k) * n / gemm_min_unit_work;
+    const std::size_t by_work = m * std::min(blocks.kc, k) * n / gemm_min_band_work;
     return std::min(by_packing, by_work) / static_cast<std::size_t>(threads);
 }
 
 template <class T, Isa isa>
-bool gemm_by_column_groups(int threads, std::size_t m, std::size_t n, std::size_t k) {
-    return gemm_column_units_per_thread<T, isa>(threads, m, n, k) >= 2;
+bool gemm_by_column_bands(int threads, std::size_t m, std::size_t n, std::size_t k) {
+    return gemm_column_bands_per_thread<T, isa>(threads, m, n, k) >= 2;
 }
 
-// A product on several threads, handed out a column group at a time. The static split of
+// A product on several threads, handed out a band of columns at a time. The static split of
 // gemm_packed gives each thread the same number of tiles, but on a cloud guest the cores do not run
 // at the same speed (the host runs other work beside them): with it the two threads of 1024^3 and of
 // LeNet's dense products (AVX2) finished 5-10% apart on average, and one core was 16% slower for a
-// whole run. Here units are (KC slice, column group) pairs taken in order from one counter, so a
+// whole run. Here units are (KC slice, column band) pairs taken in order from one counter, so a
 // faster thread simply takes more of them. Each thread packs all of op(A)'s KC slice when its next
-// unit is in a new slice (as each column group of the static split does), and B a group at a time.
-// A group's slice s must follow its slice s - 1 (the kernel accumulates onto C), which another
-// thread may still be running: progress[g] counts the slices group g has done. Each C element is
+// unit is in a new slice (as each thread of a column split does), and B a packing group at a time.
+// A band's slice s must follow its slice s - 1 (the kernel accumulates onto C), which another
+// thread may still be running: progress[band] counts the slices it has done. Each C element is
 // still summed by one kernel call per slice, in slice order, from the same packed values, so the
 // results are bitwise those of one thread.
 template <class T, Isa isa, class Kernel, class A, class B>
-void gemm_column_groups(int threads, Transpose ta, Transpose tb, std::size_t m, std::size_t n, std::size_t k, T alpha,
-                        const A* a, std::size_t lda, const B* b, std::size_t ldb, T beta, T* c, std::size_t ldc) {
+void gemm_column_bands(int threads, Transpose ta, Transpose tb, std::size_t m, std::size_t n, std::size_t k, T alpha,
+                       const A* a, std::size_t lda, const B* b, std::size_t ldb, T beta, T* c, std::size_t ldc) {
     constexpr GemmBlocks blocks = gemm_blocks<T, isa>();
     constexpr std::size_t MR = blocks.mr, NR = blocks.nr, KC = blocks.kc;
-    // Units split the column panels, in pairs (a short edge tile pairs an even panel with the next),
-    // as evenly as the pairs allow; unit u's columns are [unit_begin(u), unit_begin(u + 1)).
+    // Bands split the column panels, in pairs (a short edge tile pairs an even panel with the next),
+    // as evenly as the pairs allow; band u's columns are [band_begin(u), band_begin(u + 1)).
     const auto team = static_cast<std::size_t>(threads);
-    const std::size_t share = gemm_column_units_per_thread<T, isa>(threads, m, n, k), groups = share * team;
+    const std::size_t share = gemm_column_bands_per_thread<T, isa>(threads, m, n, k), bands = share * team;
     const std::size_t pairs = ((n + NR - 1) / NR + 1) / 2, slices = (k + KC - 1) / KC;
-    const auto unit_begin = [&](std::size_t u) { return std::min(n, pairs * u / groups * 2 * NR); };
-    const std::size_t widest = ((pairs + groups - 1) / groups) * 2 * NR;
-    // Claim j of a slice is unit (j % threads) * share + j / threads: while the threads keep pace each
+    const auto band_begin = [&](std::size_t u) { return std::min(n, pairs * u / bands * 2 * NR); };
+    const std::size_t widest = ((pairs + bands - 1) / bands) * 2 * NR;
+    // Claim j of a slice is band (j % threads) * share + j / threads: while the threads keep pace each
     // sweeps its own contiguous half, the static split's, whose B rows the hardware prefetcher can
     // stream; a faster thread goes on into the other's.
-    const std::size_t units = groups * slices;
-    std::uint32_t* const progress = scratch<std::uint32_t, GemmBuffer::ColumnProgress>(groups);
-    std::fill(progress, progress + groups, std::uint32_t{0});
+    const std::size_t units = bands * slices;
+    std::uint32_t* const progress = scratch<std::uint32_t, GemmBuffer::BandProgress>(bands);
+    std::fill(progress, progress + bands, std::uint32_t{0});
     std::atomic<std::size_t> next_unit{0};
-    std::atomic<bool> abandoned{false};  // a thread failed: nobody waits for its groups
+    std::atomic<bool> abandoned{false};  // a thread failed: nobody waits for its bands
     ParallelFailure failure;
 #pragma omp parallel num_threads(threads)
     {
@@ -283,19 +285,19 @@ void gemm_column_groups(int threads, Transpose ta, Transpose tb, std::size_t m, 
             try {
                 std::size_t packed_slice = slices;  // none yet
                 for (std::size_t u; (u = next_unit.fetch_add(1, std::memory_order_relaxed)) < units;) {
-                    const std::size_t slice = u / groups, j = u % groups;
-                    const std::size_t group = (j % team) * share + j / team;
+                    const std::size_t slice = u / bands, j = u % bands;
+                    const std::size_t band = (j % team) * share + j / team;
                     const std::size_t pc = slice * KC, kc = std::min(KC, k - pc);
                     if (slice != packed_slice) {
                         pack_a<MR, isa>(ta, a, lda, 0, m, pc, kc, a_pack);
                         packed_slice = slice;
                     }
-                    std::atomic_ref<std::uint32_t> done(progress[group]);
+                    std::atomic_ref<std::uint32_t> done(progress[band]);
                     for (unsigned spins = 0; done.load(std::memory_order_acquire) != slice;) {
                         if (abandoned.load(std::memory_order_relaxed)) return;
                         gemm_wait_pause(spins);
                     }
-                    const std::size_t n0 = unit_begin(group), n1 = unit_begin(group + 1);
+                    const std::size_t n0 = band_begin(band), n1 = band_begin(band + 1);
                     gemm_rectangle<T, isa, Kernel>(ta, tb, 0, m, n0, n1, kc, alpha,
                                                    ta == Transpose::No ? a + pc : a + pc * lda, lda,
                                                    tb == Transpose::No ? b + pc * ldb : b + pc, ldb,
@@ -322,8 +324,8 @@ void gemm_packed(Transpose ta, Transpose tb, std::size_t m, std::size_t n, std::
         gemm_rectangle<T, isa, Kernel>(ta, tb, 0, m, 0, n, k, alpha, a, lda, b, ldb, beta, c, ldc, read_in_place);
         return;
     }
-    if (!read_in_place && gemm_by_column_groups<T, isa>(threads, m, n, k)) {
-        gemm_column_groups<T, isa, Kernel>(threads, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    if (!read_in_place && gemm_by_column_bands<T, isa>(threads, m, n, k)) {
+        gemm_column_bands<T, isa, Kernel>(threads, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
         return;
     }
     // The only exception possible here is bad_alloc from a worker's first packing buffer.

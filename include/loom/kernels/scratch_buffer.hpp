@@ -38,8 +38,8 @@ private:
 };
 
 // What a GEMM scratch buffer holds: packed A, packed B, the C^T of a narrow product, or how far each
-// column group of a product shared out group by group has got (gemm_driver.hpp).
-enum class GemmBuffer { PackedA, PackedB, TransposedC, ColumnProgress };
+// band of a product shared out band by band has got (gemm_driver.hpp).
+enum class GemmBuffer { PackedA, PackedB, TransposedC, BandProgress };
 
 // One buffer per thread, element type and tag. The tag is a value of an enum naming what the buffer
 // holds (GemmBuffer::PackedA, ...), so that no two uses share one. OpenMP keeps its worker threads
