@@ -61,7 +61,10 @@ loom::Tensor<T> to_nchw(const loom::Tensor<T>& x) {
 
 std::string dims(const loom::Shape& s) {
     std::string out;
-    for (std::size_t i = 0; i < s.rank(); ++i) out += (i ? "," : "") + std::to_string(s[i]);
+    for (std::size_t i = 0; i < s.rank(); ++i) {
+        if (i) out += ',';
+        out += std::to_string(s[i]);
+    }
     return out;
 }
 
