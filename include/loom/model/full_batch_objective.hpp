@@ -75,26 +75,19 @@ public:
         group_gradients_.resize(groups * values);
         group_loss_.resize(groups);
         // One fork and join for all the chunks: each thread takes the next group as soon as it is free,
-        // so a thread the host preempts for a while does not hold the other up at every chunk. Each lane
-        // first takes the group its static share would start with, so that every lane runs in every
-        // evaluation and the first one sizes all their buffers: a lane left idle while the host held
-        // its thread would otherwise allocate them in some later evaluation.
-        const auto first_of = [&](std::size_t l) { return l * groups / lanes; };
-        const auto is_first = [&](std::size_t g) {
-            for (std::size_t l = 0; l < lanes; ++l)
-                if (first_of(l) == g) return true;
-            return false;
-        };
+        // so a thread the host preempts for a while does not hold the other up at every chunk. Lane l
+        // first takes group l, so that every lane runs in every evaluation and the first one sizes all
+        // their buffers: a lane left idle while the host held its thread would otherwise allocate them
+        // in some later evaluation.
         const auto run_group = [&](std::size_t l, std::size_t g) {
             group_loss_[g] = sum_group(lane(l), buffers_[l], x, y, chunks * g / groups, chunks * (g + 1) / groups,
                                        group_gradients_.data() + g * values);
         };
-        std::atomic<std::size_t> next_group{0};
+        std::atomic<std::size_t> next_group{lanes};
         parallel_for(lanes, 1, [&](std::size_t begin, std::size_t end) {
             for (std::size_t l = begin; l < end; ++l) {
-                run_group(l, first_of(l));
-                for (std::size_t g; (g = next_group.fetch_add(1, std::memory_order_relaxed)) < groups;)
-                    if (!is_first(g)) run_group(l, g);
+                run_group(l, l);
+                for (std::size_t g; (g = next_group.fetch_add(1, std::memory_order_relaxed)) < groups;) run_group(l, g);
             }
         });
         // And one for adding up the groups' gradients, each thread a range of parameters.
