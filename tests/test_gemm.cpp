@@ -256,6 +256,44 @@ TEST_CASE("gemm: which products are computed as C^T") {
 }
 #endif
 
+TEST_CASE_TEMPLATE("gemm: small-k products with several row blocks, swept row tile by row tile", T, float, double) {
+    // Several MC row blocks, k <= 64 and rows of C at least 1 KiB apart (conv2's input gradient, the
+    // MLP's dX; n >= 256 covers float and double): each row tile runs across the whole packed B panel. Short last row tiles that pair with the next panel (m % MR = 1
+    // or 2), an odd number of panels, B read in place (small sizes), two NC blocks, padded leading
+    // dimensions, beta, one thread and two.
+    constexpr std::size_t mc = loom::detail::gemm_blocks<T, Isa::Generic>().mc;
+    static_assert(mc < 451, "the shapes below must span several row blocks on every ISA");
+    const Case cases[] = {
+        {Transpose::Yes, Transpose::No, 500, 297, 50, 1.0, 0.0},   // conv2 dX's layout, AVX2 pairs 2 rows
+        {Transpose::No, Transpose::No, 451, 261, 7, -0.5, 0.5, 3},  // m % MR = 1 on AVX2 and AVX-512 (14)
+        {Transpose::No, Transpose::Yes, 229, 289, 64, 1.5, 1.0},    // k at the limit
+        {Transpose::Yes, Transpose::Yes, 450, 2100, 20, 1.0, 0.0, 1},  // n past NC
+        {Transpose::No, Transpose::No, 2000, 784, 50, 1.0, 0.0},  // the MLP's dX, 2000 rows of it
+    };
+    for (Isa isa : supported_isas()) {
+        loom::ScopedIsa scoped(isa);
+        for (int threads : {1, 2}) {
+            ScopedThreads scoped_threads(threads);
+            for (const auto& cs : cases) check_case<T>(cs);
+        }
+    }
+}
+
+#if LOOM_X86
+TEST_CASE("gemm: which blocks are swept row tile by row tile") {
+    using loom::detail::gemm_sweeps_rows;
+    CHECK(gemm_sweeps_rows<float, Isa::Avx512>(500, 50, 25088));  // conv2 dX: 500 rows, k = 50
+    CHECK(gemm_sweeps_rows<float, Isa::Avx2>(500, 50, 25088));
+    CHECK(gemm_sweeps_rows<float, Isa::Avx2>(3136, 64, 500));      // dense1 dW at batch 64
+    CHECK(gemm_sweeps_rows<double, Isa::Avx2>(3136, 64, 128));     // rows 1 KiB apart
+    CHECK_FALSE(gemm_sweeps_rows<float, Isa::Avx2>(3136, 128, 500));  // slower at batch 128 (AVX2)
+    CHECK_FALSE(gemm_sweeps_rows<float, Isa::Avx512>(1024, 1024, 1024));
+    CHECK_FALSE(gemm_sweeps_rows<float, Isa::Avx512>(224, 50, 25088));  // one row block (MC = 224)
+    CHECK(gemm_sweeps_rows<float, Isa::Avx512>(225, 50, 25088));
+    CHECK_FALSE(gemm_sweeps_rows<float, Isa::Avx512>(2048, 20, 50));  // LeNet's Winograd products
+}
+#endif
+
 TEST_CASE_TEMPLATE("gemm with a byte A: the bits of the same product with A's values as T", T, float, double) {
     // Bytes are exact in T and are packed into the same panels, so the two products agree bit for bit:
     // odd sizes, both A layouts, both B layouts, the MLP's shapes (direct and as C^T), every ISA,

@@ -121,6 +121,28 @@ const T* in_place(const S* p) {
 inline constexpr std::size_t gemm_pack_b_group = 8;
 static_assert(gemm_pack_b_group % 2 == 0, "a short edge tile's pair of B panels must lie in one packed group");
 
+// The order of the two innermost loops. BLIS's (each B micro-panel down all of the block's row tiles,
+// then the next) keeps the B micro-panel in L1, but writes C a tile column at a time: one cache line
+// from each of MC rows, MC write streams, far more than the prefetchers and the first-level TLB
+// follow. When k is small, C's lines are most of the traffic (k = 50: 50 multiply-adds per element
+// stored), and sweeping each row tile across the whole B panel instead (MR write streams; the packed
+// panel, at most 64 x NC, re-read from L2) pays. 2 threads, in one process, fastest / median GFLOP/s,
+// 2026-12-04, Intel Xeon (Sapphire Rapids guest): AVX-512 conv2 dX (500 x 25088 x 50) 237 / 171 ->
+// 311 / 303, the MLP's dX (60000 x 784 x 50) 173 / 170 -> 293 / 273, dense1 dW at batch 64 (3136 x 500
+// x 64) 335 / 309 -> 363 / 344; AVX2 conv2 dX 166 / 161 -> 188 / 180, MLP dX 161 / 159 -> 179 / 177,
+// dense1 dW b64 level. With k = 128 and more it lost on AVX2 (dense1 dW b128 -6%, 256^3 -8%). Rows of
+// C closer than 1 KiB are one stream either way, and there the sweep measured a few percent slower
+// on LeNet's Winograd products (2048 x 50 x 20).
+inline constexpr std::size_t gemm_row_sweep_max_k = 64, gemm_row_sweep_min_row_bytes = 1024;
+
+// Whether a thread's block of `rows` rows of C (row stride ldc) is computed row tile by row tile
+// across the B panel (see above): only with several MC row blocks, where the whole panel is packed
+// before it is used.
+template <class T, Isa isa>
+constexpr bool gemm_sweeps_rows(std::size_t rows, std::size_t k, std::size_t ldc) {
+    return rows > gemm_blocks<T, isa>().mc && k <= gemm_row_sweep_max_k && ldc * sizeof(T) >= gemm_row_sweep_min_row_bytes;
+}
+
 // The serial BLIS loops on the rectangle rows [m0, m1) x columns [n0, n1) of C, with this thread's
 // packing buffers. a_packed, if given, is op(A)'s rows [m0, m1) x [0, k) already packed (k <= KC):
 // gemm_column_bands packs a slice once for all the bands a thread takes.
@@ -138,6 +160,7 @@ void gemm_rectangle(Transpose ta, Transpose tb, std::size_t m0, std::size_t m1, 
     const bool a_in_place = read_in_place && std::is_same_v<A, T> && ta == Transpose::Yes;
     const bool b_in_place = read_in_place && std::is_same_v<B, T> && tb == Transpose::No;
     const bool one_row_block = m1 - m0 <= MC;
+    const bool sweep_rows = gemm_sweeps_rows<T, isa>(m1 - m0, k, ldc);
     const std::size_t kc_max = std::min(KC, k);
     T* const b_pack = scratch<T, GemmBuffer::PackedB>(kc_max * round_up(std::min(n1 - n0, NC), NR));
     T* const a_pack = a_in_place || a_packed
@@ -159,46 +182,54 @@ void gemm_rectangle(Transpose ta, Transpose tb, std::size_t m0, std::size_t m1, 
             for (std::size_t ic = m0; ic < m1; ic += MC) {
                 const std::size_t mc = std::min(MC, m1 - ic);
                 if (a_pack) pack_a<MR, isa>(ta, a, lda, ic, mc, pc, kc, a_pack);
-                for (std::size_t jr = 0; jr < nc; jr += NR) {
-                    const std::size_t cols = std::min(NR, nc - jr);
-                    const std::size_t q = jr / NR, group_start = q / group * group * NR;
+                // A short last row tile (fewer than Kernel::pair_below rows) of an even panel takes the
+                // next panel too (packed groups hold an even number of panels, so both are in the same
+                // one), unless B is read in place and the next panel, partial, was packed; the odd
+                // panel then skips its short tile.
+                const std::size_t edge_rows = mc % MR;
+                const auto pairs_with_next = [&](std::size_t panel) {
+                    const std::size_t first = panel * NR;
+                    if (edge_rows == 0 || edge_rows >= Kernel::pair_below || panel % 2 != 0 || first + NR >= nc)
+                        return false;
+                    return !b_in_place || nc - first - NR >= NR;
+                };
+                // The micro-tile at row ir and column jr of this block, B's packed group starting at
+                // column group_start.
+                const auto tile = [&](std::size_t ir, std::size_t jr, std::size_t group_start) {
+                    const std::size_t rows = std::min(MR, mc - ir), cols = std::min(NR, nc - jr), q = jr / NR;
                     // Read in place, B needs only its partial last panel packed.
-                    if (ic == m0 && jr == group_start)
-                        pack_b<NR, isa>(tb, b, ldb, pc, kc, jc + jr, nc - jr, b_in_place ? full_panels - q : 0,
-                                        std::min(group, panels - q), b_pack);
                     const bool b_here = b_in_place && cols == NR;
                     const T* bp = b_here ? in_place<T>(b) + pc * ldb + jc + jr : b_pack + (jr - group_start) * kc;
                     const std::size_t b_step = b_here ? ldb : NR;
-                    // A short last row tile (fewer than Kernel::pair_below rows) of an even panel takes
-                    // the next panel too (packed groups hold an even number of panels, so both are in
-                    // the same one), unless B is read in place and the next panel, partial, was packed;
-                    // the odd panel then skips its short tile.
-                    const std::size_t edge_rows = mc % MR;
-                    const auto pairs_with_next = [&](std::size_t panel) {
-                        const std::size_t first = panel * NR;
-                        if (edge_rows == 0 || edge_rows >= Kernel::pair_below || panel % 2 != 0 || first + NR >= nc)
-                            return false;
-                        return !b_in_place || nc - first - NR >= NR;
-                    };
-                    const bool pair_edge = pairs_with_next(q), edge_paired_before = q > 0 && pairs_with_next(q - 1);
-                    for (std::size_t ir = 0; ir < mc; ir += MR) {
-                        const std::size_t rows = std::min(MR, mc - ir);
-                        const T* ap = a_in_place ? in_place<T>(a) + pc * lda + ic + ir
-                                                 : (a_packed ? a_packed + (ic - m0) * kc : a_pack) + ir * kc;
-                        const std::size_t a_step = a_in_place ? lda : MR;
-                        T* ct = c + (ic + ir) * ldc + jc + jr;
-                        if (rows == MR && cols == NR) {
-                            Kernel::run(kc, ap, a_step, bp, b_step, ct, ldc, alpha, beta_now);
-                        } else if (rows < MR && edge_paired_before) {
-                            continue;  // the previous panel's pair covered it
-                        } else if (rows < MR && pair_edge) {
-                            if constexpr (Kernel::pair_below > 0)
-                                Kernel::run_edge_pair(rows, NR + std::min(NR, nc - jr - NR), kc, ap, a_step, bp, b_step,
-                                                      b_here ? NR : NR * kc, ct, ldc, alpha, beta_now);
-                        } else {
-                            Kernel::run_edge(rows, cols, kc, ap, a_step, bp, b_step, ct, ldc, alpha, beta_now);
-                        }
+                    const T* ap = a_in_place ? in_place<T>(a) + pc * lda + ic + ir
+                                             : (a_packed ? a_packed + (ic - m0) * kc : a_pack) + ir * kc;
+                    const std::size_t a_step = a_in_place ? lda : MR;
+                    T* ct = c + (ic + ir) * ldc + jc + jr;
+                    if (rows == MR && cols == NR) {
+                        Kernel::run(kc, ap, a_step, bp, b_step, ct, ldc, alpha, beta_now);
+                    } else if (rows < MR && q > 0 && pairs_with_next(q - 1)) {
+                        return;  // the previous panel's pair covered it
+                    } else if (rows < MR && pairs_with_next(q)) {
+                        if constexpr (Kernel::pair_below > 0)
+                            Kernel::run_edge_pair(rows, NR + std::min(NR, nc - jr - NR), kc, ap, a_step, bp, b_step,
+                                                  b_here ? NR : NR * kc, ct, ldc, alpha, beta_now);
+                    } else {
+                        Kernel::run_edge(rows, cols, kc, ap, a_step, bp, b_step, ct, ldc, alpha, beta_now);
                     }
+                };
+                if (sweep_rows) {  // group == panels: the whole panel, packed once, before the first block
+                    if (ic == m0)
+                        pack_b<NR, isa>(tb, b, ldb, pc, kc, jc, nc, b_in_place ? full_panels : 0, panels, b_pack);
+                    for (std::size_t ir = 0; ir < mc; ir += MR)
+                        for (std::size_t jr = 0; jr < nc; jr += NR) tile(ir, jr, 0);
+                    continue;
+                }
+                for (std::size_t jr = 0; jr < nc; jr += NR) {
+                    const std::size_t q = jr / NR, group_start = q / group * group * NR;
+                    if (ic == m0 && jr == group_start)
+                        pack_b<NR, isa>(tb, b, ldb, pc, kc, jc + jr, nc - jr, b_in_place ? full_panels - q : 0,
+                                        std::min(group, panels - q), b_pack);
+                    for (std::size_t ir = 0; ir < mc; ir += MR) tile(ir, jr, group_start);
                 }
             }
         }
