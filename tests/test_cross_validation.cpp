@@ -76,6 +76,32 @@ TEST_CASE("fit_full_batch minimises the summed loss plus decay and leaves the ac
     CHECK_THROWS_AS(loom::fit_full_batch(bare, x.view(), std::span<const int>(y)), loom::Error);
 }
 
+TEST_CASE("fit_full_batch on byte images: the fit of the same values as floats, to rounding; mismatched targets throw") {
+    if (!have_fashion_mnist()) {
+        MESSAGE("Fashion-MNIST not installed: skipped");
+        return;
+    }
+    // Bytes are fitted in zero_pattern_order (the criterion is a sum over the samples), floats in
+    // the given order: the same criterion, summed in another order.
+    const auto data = loom::fashion_mnist::load_bytes(loom::fashion_mnist::default_dir, loom::fashion_mnist::Split::test, 1000);
+    const auto floats = loom::to_float(data.images.view(), loom::fashion_mnist::ByteDataset::pixel_scale<float>);
+    loom::FullBatchOptions o;
+    o.decay = 0.1;
+    o.max_iterations = 5;
+    auto from_bytes = nnet_model(8, 4), from_floats = nnet_model(8, 4);
+    const auto rb = loom::fit_full_batch(from_bytes, data.samples<float>(), std::span<const int>(data.labels), o);
+    const auto rf = loom::fit_full_batch(from_floats, floats.view(), std::span<const int>(data.labels), o);
+    REQUIRE(rb.trace.size() == rf.trace.size());
+    for (std::size_t i = 0; i < rb.trace.size(); ++i) CHECK(rb.trace[i] == doctest::Approx(rf.trace[i]).epsilon(1e-5));
+    const auto wb = from_bytes.parameters(), wf = from_floats.parameters();
+    for (std::size_t k = 0; k < wb.size(); ++k)
+        for (std::size_t i = 0; i < wb[k].value->size(); ++i)
+            CHECK(wb[k].value->data()[i] == doctest::Approx(wf[k].value->data()[i]).epsilon(1e-3).scale(1));
+
+    const auto y = loom::one_hot<float>(std::span<const int>(data.labels).first(999), 10);
+    CHECK_THROWS_AS(loom::fit_full_batch(from_bytes, data.samples<float>(), y.view(), o), loom::ShapeError);
+}
+
 TEST_CASE("2-fold cross-validation over 2 decays on 2,000 Fashion-MNIST images, parallel == serial") {
     if (!have_fashion_mnist()) {
         MESSAGE("Fashion-MNIST not installed at ", loom::fashion_mnist::default_dir, "; skipping");

@@ -28,6 +28,7 @@
 #include "loom/data/kfold.hpp"
 #include "loom/data/preprocess.hpp"
 #include "loom/data/samples.hpp"
+#include "loom/data/zero_pattern_order.hpp"
 #include "loom/model/callback.hpp"
 #include "loom/model/cross_validation.hpp"
 #include "loom/model/csv_logger.hpp"

@@ -38,7 +38,11 @@ LbfgsResult fit_full_batch_agreed(const Communicator& comm, Sequential<T>& net, 
         comm, "loom::mpi::fit_full_batch",
         [&] {
             const auto [begin, end] = shard(x.dim(0), comm.rank(), comm.size());
-            const auto xs = x.rows(begin, end), ys = y.rows(begin, end);
+            // Each rank orders its own share (loom::detail::FullBatchSamples): ordering the whole set
+            // first would give one rank the narrow images, whose products skip the most.
+            const loom::detail::FullBatchSamples<T> share(x.rows(begin, end), y.rows(begin, end));
+            const auto& xs = share.x();
+            const auto ys = share.y();
             FullBatchObjective<T> objective(net, o.chunk);
             std::vector<double> sums(net.param_count() + 1);
             // The user's on_iteration may fail on one rank alone.

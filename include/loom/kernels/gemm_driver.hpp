@@ -27,6 +27,7 @@
 #include "loom/kernels/gemm_blocking.hpp"
 #include "loom/kernels/gemm_kernel_generic.hpp"
 #include "loom/kernels/gemm_pack.hpp"
+#include "loom/kernels/gemm_zero_steps.hpp"
 #include "loom/kernels/scratch_buffer.hpp"
 #include "loom/kernels/transpose.hpp"
 #include "loom/kernels/x86/avx2/gemm_kernel.hpp"
@@ -166,6 +167,23 @@ void gemm_rectangle(Transpose ta, Transpose tb, std::size_t m0, std::size_t m1, 
     T* const a_pack = a_in_place || a_packed
                           ? nullptr
                           : scratch<T, GemmBuffer::PackedA>(kc_max * round_up(std::min(m1 - m0, MC), MR));
+    // B of bytes: the packed panels' runs of k steps that are not zero throughout (gemm_zero_steps.hpp),
+    // for full tiles to skip the rest. Panel t of the packed group: runs at step_runs + t * (kc + 2).
+    constexpr bool skips_zero_steps = std::is_same_v<B, std::uint8_t>;
+    const std::size_t packed_panels = one_row_block ? gemm_pack_b_group : (std::min(n1 - n0, NC) + NR - 1) / NR;
+    std::uint32_t* const step_runs =
+        skips_zero_steps ? scratch<std::uint32_t, GemmBuffer::StepRuns>(packed_panels * (kc_max + 2)) : nullptr;
+    std::uint32_t* const step_run_counts =
+        skips_zero_steps ? scratch<std::uint32_t, GemmBuffer::StepRunCounts>(packed_panels) : nullptr;
+    std::uint64_t* const step_mask =
+        skips_zero_steps ? scratch<std::uint64_t, GemmBuffer::StepMask>(step_mask_words(kc_max)) : nullptr;
+    // pack_b, and for bytes the runs of what it packed.
+    const auto pack_b_panels = [&](std::size_t pc, std::size_t kc, std::size_t j0, std::size_t nc, std::size_t first,
+                                   std::size_t last) {
+        pack_b<NR, isa>(tb, b, ldb, pc, kc, j0, nc, first, last, b_pack);
+        if constexpr (skips_zero_steps)
+            nonzero_step_runs_of_panels<NR>(tb, b, ldb, pc, kc, j0, nc, last, step_runs, step_run_counts, step_mask);
+    };
 
     for (std::size_t jc = n0; jc < n1; jc += NC) {
         const std::size_t nc = std::min(NC, n1 - jc);
@@ -206,6 +224,15 @@ void gemm_rectangle(Transpose ta, Transpose tb, std::size_t m0, std::size_t m1, 
                     const std::size_t a_step = a_in_place ? lda : MR;
                     T* ct = c + (ic + ir) * ldc + jc + jr;
                     if (rows == MR && cols == NR) {
+                        if constexpr (skips_zero_steps) {
+                            const std::size_t t = q - group_start / NR;
+                            const std::uint32_t* runs = step_runs + t * (kc + 2);
+                            const std::size_t count = step_run_counts[t];
+                            if (count != 1 || runs[0] != 0 || runs[1] != kc) {
+                                Kernel::run_runs(runs, count, ap, a_step, bp, b_step, ct, ldc, alpha, beta_now);
+                                return;
+                            }
+                        }
                         Kernel::run(kc, ap, a_step, bp, b_step, ct, ldc, alpha, beta_now);
                     } else if (rows < MR && q > 0 && pairs_with_next(q - 1)) {
                         return;  // the previous panel's pair covered it
@@ -218,8 +245,7 @@ void gemm_rectangle(Transpose ta, Transpose tb, std::size_t m0, std::size_t m1, 
                     }
                 };
                 if (sweep_rows) {  // group == panels: the whole panel, packed once, before the first block
-                    if (ic == m0)
-                        pack_b<NR, isa>(tb, b, ldb, pc, kc, jc, nc, b_in_place ? full_panels : 0, panels, b_pack);
+                    if (ic == m0) pack_b_panels(pc, kc, jc, nc, b_in_place ? full_panels : 0, panels);
                     for (std::size_t ir = 0; ir < mc; ir += MR)
                         for (std::size_t jr = 0; jr < nc; jr += NR) tile(ir, jr, 0);
                     continue;
@@ -227,8 +253,8 @@ void gemm_rectangle(Transpose ta, Transpose tb, std::size_t m0, std::size_t m1, 
                 for (std::size_t jr = 0; jr < nc; jr += NR) {
                     const std::size_t q = jr / NR, group_start = q / group * group * NR;
                     if (ic == m0 && jr == group_start)
-                        pack_b<NR, isa>(tb, b, ldb, pc, kc, jc + jr, nc - jr, b_in_place ? full_panels - q : 0,
-                                        std::min(group, panels - q), b_pack);
+                        pack_b_panels(pc, kc, jc + jr, nc - jr, b_in_place ? full_panels - q : 0,
+                                      std::min(group, panels - q));
                     for (std::size_t ir = 0; ir < mc; ir += MR) tile(ir, jr, group_start);
                 }
             }

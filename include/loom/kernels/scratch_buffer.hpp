@@ -39,7 +39,7 @@ private:
 
 // What a GEMM scratch buffer holds: packed A, packed B, the C^T of a narrow product, or how far each
 // band of a product shared out band by band has got (gemm_driver.hpp).
-enum class GemmBuffer { PackedA, PackedB, TransposedC, BandProgress };
+enum class GemmBuffer { PackedA, PackedB, TransposedC, BandProgress, StepRuns, StepRunCounts, StepMask };
 
 // One buffer per thread, element type and tag. The tag is a value of an enum naming what the buffer
 // holds (GemmBuffer::PackedA, ...), so that no two uses share one. OpenMP keeps its worker threads

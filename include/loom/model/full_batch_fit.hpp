@@ -19,6 +19,7 @@
 #include "loom/core/tensor.hpp"
 #include "loom/data/preprocess.hpp"
 #include "loom/data/samples.hpp"
+#include "loom/data/zero_pattern_order.hpp"
 #include "loom/model/full_batch_objective.hpp"
 #include "loom/model/sequential.hpp"
 #include "loom/optim/lbfgs.hpp"
@@ -123,6 +124,39 @@ Tensor<T> full_batch_targets(const Sequential<T>& net, const Samples<T>& x, std:
     return one_hot<T>(labels, net.output_shape()[0]);
 }
 
+// A full-batch fit's samples and targets: in zero_pattern_order when the samples are bytes, as they
+// are, viewed, otherwise. The criterion is a sum over the samples, so their order changes only its
+// rounding, and in that order the first layer's products skip whole k steps of zero pixels
+// (kernels/gemm_zero_steps.hpp): R nnet's fit, AVX2, 63 -> 56 ms per evaluation. The price is a copy
+// of the bytes and targets for the fit's duration (R nnet's 60,000 images: 47 + 2.4 MB).
+template <class T>
+class FullBatchSamples {
+public:
+    FullBatchSamples(const Samples<T>& x, TensorView<const T> y) : x_(x), y_(y) {
+        require<ShapeError>(x.rank() >= 1 && y.rank() >= 1 && y.dim(0) == x.dim(0), "fit_full_batch: ",
+                            x.rank() ? x.dim(0) : 0, " samples but ", y.rank() ? y.dim(0) : 0, " targets");
+        if (!x.holds_bytes()) return;
+        const std::vector<std::size_t> order = zero_pattern_order(x.bytes());
+        bytes_ = Tensor<std::uint8_t>(x.bytes().shape());
+        gather_rows<std::uint8_t>(x.bytes(), order, bytes_.view());
+        targets_ = Tensor<T>(y.shape());
+        gather_rows<T>(y, order, targets_.view());
+        x_ = Samples<T>(bytes_.view(), x.scale());
+        y_ = targets_.view();
+    }
+    FullBatchSamples(const FullBatchSamples&) = delete;  // x() and y() may view the object's own copies
+    FullBatchSamples& operator=(const FullBatchSamples&) = delete;
+
+    const Samples<T>& x() const { return x_; }
+    TensorView<const T> y() const { return y_; }
+
+private:
+    Tensor<std::uint8_t> bytes_;
+    Tensor<T> targets_;
+    Samples<T> x_;
+    TensorView<const T> y_;
+};
+
 }  // namespace detail
 
 // Fits `net` (compiled with the loss whose sum is the criterion, e.g. CrossEntropy) to x and the
@@ -134,8 +168,10 @@ LbfgsResult fit_full_batch(Sequential<T>& net, const Samples<std::type_identity_
                            TensorView<const std::type_identity_t<T>> y, const FullBatchOptions& o = {}) {
     detail::check_full_batch_options(net, o);
     require<ArgumentError>(x.rank() >= 1 && x.dim(0) >= 1, "fit_full_batch: no training samples");
+    const detail::FullBatchSamples<T> data(x, y);
     FullBatchObjective<T> criterion(net, o.chunk);
-    return detail::minimize_full_batch(net, o, [&](std::span<double> g) { return criterion(x, y, o.decay, g); });
+    return detail::minimize_full_batch(net, o,
+                                       [&](std::span<double> g) { return criterion(data.x(), data.y(), o.decay, g); });
 }
 
 // The same with class labels, one-hot encoded for a model with flat outputs.

@@ -14,6 +14,7 @@
 // of A are read, but B a whole
 // vector at a time, so a B narrower than its vectors must be packed (zero-padded). beta == 0 overwrites
 // C without reading it, so NaN/garbage in C does not propagate.
+// GemmKernel::run_runs is a full tile whose sum runs over the given k steps only (gemm_zero_steps.hpp).
 #include <array>
 #include <bit>
 #include <cstddef>
@@ -28,57 +29,34 @@
 
 namespace loom::detail::LOOM_SIMD_NAMESPACE {
 
-// C[ROWS x cols] = alpha * A_panel * B_panel + beta * C. Only NVU vectors of B are multiplied; cols
-// (<= NVU * lanes) limits the stores. MR is the full tile's height (the next tile starts MR rows down).
-// A B panel holds NVP vectors; vectors NVP.. (a tile two panels wide) come from the next panel, at
-// b + b_panel.
-template <class Vec, std::size_t MR, std::size_t ROWS, std::size_t NVU, std::size_t NVP, bool prefetch_next_tile>
-LOOM_SIMD_TARGET void ukernel(std::size_t kc, const typename Vec::Scalar* a, std::size_t a_step,
-                              const typename Vec::Scalar* b, std::size_t b_step, typename Vec::Scalar* c,
-                              std::size_t ldc, typename Vec::Scalar alpha, typename Vec::Scalar beta,
-                              std::size_t cols, std::size_t b_panel) {
+// One k step: acc[i][j] += a[i] * (vector j of B's step), vectors NVP.. from the next panel.
+template <class Vec, std::size_t ROWS, std::size_t NVU, std::size_t NVP>
+LOOM_SIMD_TARGET __attribute__((always_inline)) inline void multiply_step(typename Vec::V (&acc)[ROWS][NVU],
+                                                                         const typename Vec::Scalar* a,
+                                                                         const typename Vec::Scalar* b,
+                                                                         std::size_t b_panel) {
+    using V = typename Vec::V;
+    constexpr std::size_t L = Vec::lanes;
+    V bv[NVU];
+#pragma GCC unroll 4
+    for (std::size_t j = 0; j < NVU; ++j) bv[j] = Vec::loadu(b + (j / NVP) * b_panel + (j % NVP) * L);
+#pragma GCC unroll 16
+    for (std::size_t i = 0; i < ROWS; ++i) {
+        const V ai = Vec::set1(a[i]);
+#pragma GCC unroll 4
+        for (std::size_t j = 0; j < NVU; ++j) acc[i][j] = Vec::fmadd(ai, bv[j], acc[i][j]);
+    }
+}
+
+// C = alpha * acc + beta * C for the tile's ROWS x cols (beta == 0: C is not read).
+template <class Vec, std::size_t ROWS, std::size_t NVU>
+LOOM_SIMD_TARGET __attribute__((always_inline)) inline void store_tile(const typename Vec::V (&acc)[ROWS][NVU],
+                                                                      typename Vec::Scalar* c, std::size_t ldc,
+                                                                      typename Vec::Scalar alpha,
+                                                                      typename Vec::Scalar beta, std::size_t cols) {
     using T = typename Vec::Scalar;
     using V = typename Vec::V;
     constexpr std::size_t L = Vec::lanes;
-    V acc[ROWS][NVU];
-#pragma GCC unroll 16
-    for (std::size_t i = 0; i < ROWS; ++i)
-#pragma GCC unroll 4
-        for (std::size_t j = 0; j < NVU; ++j) acc[i][j] = Vec::zero();
-    // Touch the C tile now so its lines arrive while the k loop runs, not when the stores need them.
-#pragma GCC unroll 16
-    for (std::size_t i = 0; i < ROWS; ++i) {
-        _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
-        _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + cols - 1), _MM_HINT_T0);
-    }
-    // Half-way through, touch the tile below too: it is usually the driver's next call, and for small
-    // k (LeNet's dX GEMMs have k = 50) the loop is too short to hide a C miss behind (+5% measured on
-    // AVX-512). Integer arithmetic because the address may lie past the end of C, where a prefetch is
-    // harmless but a pointer would not be. Not for tiny k: LeNet's conv1 forward (k = 25) measured
-    // slower with it.
-    const std::size_t half = kc >= 32 ? kc / 2 : kc;
-#pragma GCC unroll 2
-    for (std::size_t p = 0; p < kc; ++p) {
-        if (prefetch_next_tile && ROWS == MR && p == half) {  // an edge tile is the last of its column
-#pragma GCC unroll 16
-            for (std::size_t i = 0; i < MR; ++i) {
-                const std::uintptr_t row = reinterpret_cast<std::uintptr_t>(c) + (MR + i) * ldc * sizeof(T);
-                _mm_prefetch(reinterpret_cast<const char*>(row), _MM_HINT_T0);
-                _mm_prefetch(reinterpret_cast<const char*>(row + (cols - 1) * sizeof(T)), _MM_HINT_T0);
-            }
-        }
-        V bv[NVU];
-#pragma GCC unroll 4
-        for (std::size_t j = 0; j < NVU; ++j) bv[j] = Vec::loadu(b + (j / NVP) * b_panel + (j % NVP) * L);
-#pragma GCC unroll 16
-        for (std::size_t i = 0; i < ROWS; ++i) {
-            const V ai = Vec::set1(a[i]);
-#pragma GCC unroll 4
-            for (std::size_t j = 0; j < NVU; ++j) acc[i][j] = Vec::fmadd(ai, bv[j], acc[i][j]);
-        }
-        a += a_step;
-        b += b_step;
-    }
     const V va = Vec::set1(alpha);
     if (cols == NVU * L) {
         if (beta == T(0)) {
@@ -116,6 +94,90 @@ LOOM_SIMD_TARGET void ukernel(std::size_t kc, const typename Vec::Scalar* a, std
         }
 }
 
+// C[ROWS x cols] = alpha * A_panel * B_panel + beta * C. Only NVU vectors of B are multiplied; cols
+// (<= NVU * lanes) limits the stores. MR is the full tile's height (the next tile starts MR rows down).
+// A B panel holds NVP vectors; vectors NVP.. (a tile two panels wide) come from the next panel, at
+// b + b_panel.
+template <class Vec, std::size_t MR, std::size_t ROWS, std::size_t NVU, std::size_t NVP, bool prefetch_next_tile>
+LOOM_SIMD_TARGET void ukernel(std::size_t kc, const typename Vec::Scalar* a, std::size_t a_step,
+                              const typename Vec::Scalar* b, std::size_t b_step, typename Vec::Scalar* c,
+                              std::size_t ldc, typename Vec::Scalar alpha, typename Vec::Scalar beta,
+                              std::size_t cols, std::size_t b_panel) {
+    using T = typename Vec::Scalar;
+    using V = typename Vec::V;
+    V acc[ROWS][NVU];
+#pragma GCC unroll 16
+    for (std::size_t i = 0; i < ROWS; ++i)
+#pragma GCC unroll 4
+        for (std::size_t j = 0; j < NVU; ++j) acc[i][j] = Vec::zero();
+    // Touch the C tile now so its lines arrive while the k loop runs, not when the stores need them.
+#pragma GCC unroll 16
+    for (std::size_t i = 0; i < ROWS; ++i) {
+        _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + cols - 1), _MM_HINT_T0);
+    }
+    // Half-way through, touch the tile below too: it is usually the driver's next call, and for small
+    // k (LeNet's dX GEMMs have k = 50) the loop is too short to hide a C miss behind (+5% measured on
+    // AVX-512). Integer arithmetic because the address may lie past the end of C, where a prefetch is
+    // harmless but a pointer would not be. Not for tiny k: LeNet's conv1 forward (k = 25) measured
+    // slower with it.
+    const std::size_t half = kc >= 32 ? kc / 2 : kc;
+#pragma GCC unroll 2
+    for (std::size_t p = 0; p < kc; ++p) {
+        if (prefetch_next_tile && ROWS == MR && p == half) {  // an edge tile is the last of its column
+#pragma GCC unroll 16
+            for (std::size_t i = 0; i < MR; ++i) {
+                const std::uintptr_t row = reinterpret_cast<std::uintptr_t>(c) + (MR + i) * ldc * sizeof(T);
+                _mm_prefetch(reinterpret_cast<const char*>(row), _MM_HINT_T0);
+                _mm_prefetch(reinterpret_cast<const char*>(row + (cols - 1) * sizeof(T)), _MM_HINT_T0);
+            }
+        }
+        multiply_step<Vec, ROWS, NVU, NVP>(acc, a, b, b_panel);
+        a += a_step;
+        b += b_step;
+    }
+    store_tile<Vec, ROWS, NVU>(acc, c, ldc, alpha, beta, cols);
+}
+
+// The full MR x NR tile over the k steps of `run_count` runs only (run r: steps [runs[2r], runs[2r + 1]),
+// gemm_zero_steps.hpp): the steps left out are zero throughout B's panel.
+template <class Vec, std::size_t MR, std::size_t NV, bool prefetch_next_tile>
+LOOM_SIMD_TARGET void ukernel_runs(const std::uint32_t* runs, std::size_t run_count, const typename Vec::Scalar* a,
+                                   std::size_t a_step, const typename Vec::Scalar* b, std::size_t b_step,
+                                   typename Vec::Scalar* c, std::size_t ldc, typename Vec::Scalar alpha,
+                                   typename Vec::Scalar beta) {
+    using T = typename Vec::Scalar;
+    using V = typename Vec::V;
+    constexpr std::size_t L = Vec::lanes;
+    V acc[MR][NV];
+#pragma GCC unroll 16
+    for (std::size_t i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+        for (std::size_t j = 0; j < NV; ++j) acc[i][j] = Vec::zero();
+#pragma GCC unroll 16
+    for (std::size_t i = 0; i < MR; ++i) {
+        _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + NV * L - 1), _MM_HINT_T0);
+        if (prefetch_next_tile) {  // as ukernel does half-way through (the runs have no middle to wait for)
+            const std::uintptr_t row = reinterpret_cast<std::uintptr_t>(c) + (MR + i) * ldc * sizeof(T);
+            _mm_prefetch(reinterpret_cast<const char*>(row), _MM_HINT_T0);
+            _mm_prefetch(reinterpret_cast<const char*>(row + (NV * L - 1) * sizeof(T)), _MM_HINT_T0);
+        }
+    }
+    for (std::size_t r = 0; r < run_count; ++r) {
+        const std::size_t begin = runs[2 * r], end = runs[2 * r + 1];
+        const T* ap = a + begin * a_step;
+        const T* bp = b + begin * b_step;
+#pragma GCC unroll 2
+        for (std::size_t p = begin; p < end; ++p) {
+            multiply_step<Vec, MR, NV, NV>(acc, ap, bp, 0);
+            ap += a_step;
+            bp += b_step;
+        }
+    }
+    store_tile<Vec, MR, NV>(acc, c, ldc, alpha, beta, NV * L);
+}
+
 // The micro-kernel of one ISA and type: the MR x NR tile of `blocks`, and edge tiles.
 //
 // An edge tile with fewer than MR rows is done as one call per power of two in its row count (13 rows
@@ -135,6 +197,12 @@ struct GemmKernel {
     static void run(std::size_t kc, const T* a, std::size_t a_step, const T* b, std::size_t b_step, T* c,
                     std::size_t ldc, T alpha, T beta) {
         ukernel<Vec, mr, mr, nv, nv, prefetch_next_tile>(kc, a, a_step, b, b_step, c, ldc, alpha, beta, nr, 0);
+    }
+
+    // A full tile over the k steps of `run_count` runs (gemm_zero_steps.hpp) only.
+    static void run_runs(const std::uint32_t* runs, std::size_t run_count, const T* a, std::size_t a_step,
+                         const T* b, std::size_t b_step, T* c, std::size_t ldc, T alpha, T beta) {
+        ukernel_runs<Vec, mr, nv, prefetch_next_tile>(runs, run_count, a, a_step, b, b_step, c, ldc, alpha, beta);
     }
 
     // A tile of fewer rows than this keeps fewer accumulator chains than the FMA pipes need to stay
