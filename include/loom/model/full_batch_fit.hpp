@@ -162,7 +162,7 @@ private:
 // Fits `net` (compiled with the loss whose sum is the criterion, e.g. CrossEntropy) to x and the
 // targets y, starting from its current weights, and leaves the final weights in it. Result.trace holds
 // the criterion at the start and after every iteration. x is a Tensor or view of T, or scaled bytes
-// (Samples<T>, data/samples.hpp).
+// (Samples<T>, data/samples.hpp), which are summed in zero_pattern_order (detail::FullBatchSamples).
 template <class T>
 LbfgsResult fit_full_batch(Sequential<T>& net, const Samples<std::type_identity_t<T>>& x,
                            TensorView<const std::type_identity_t<T>> y, const FullBatchOptions& o = {}) {
