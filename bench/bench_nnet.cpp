@@ -1,7 +1,7 @@
 // One evaluation of the nnet experiment's criterion and its gradient: the 784-50-10 MLP (sigmoid hidden
 // units, softmax outputs) on 60,000 inputs, summed cross-entropy + decay * sum of squares. This is what
 // every L-BFGS iteration of `examples/nnet` pays (about 316 of them per fit).
-//   loom:  FullBatchObjective (chunks of 256 samples, as fit_full_batch uses, side by side on model copies)
+//   loom:  FullBatchObjective (chunks of 384 samples, as fit_full_batch uses, side by side on model copies)
 //   Eigen: the same network written with Eigen expressions on the whole batch (its GEMMs, OpenMP)
 // Counter: GFLOP/s over the two large products (forward x.W1 and gradient x^T.G1, 9.4 GFLOP), so the
 // ratios are those of the whole evaluation.

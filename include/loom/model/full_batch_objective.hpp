@@ -31,10 +31,12 @@ namespace loom {
 
 namespace detail {
 // Samples per forward/backward pass (FullBatchObjective, FullBatchOptions::chunk): bounds activation
-// memory. 256 keeps a chunk of bytes and its packed panels in L2 between the forward pass and the
-// weight gradient (R nnet's fit: 63 against 66-70 ms per evaluation with 512 on AVX2, 45-51 against
-// 48-52 on AVX-512).
-inline constexpr std::size_t default_full_batch_chunk = 256;
+// memory, and keeps a chunk of bytes in L2 between the forward pass and the weight gradient. Each chunk
+// also costs a pass adding its gradient into its group's double sums, which fewer, larger chunks
+// save: R nnet's fit on a 2 MiB-L2 Intel guest, whose products skip zero pixels, 17.3-17.4 s with 384
+// against 18.2 s with 256 (AVX2; 44-46 against 47 ms per evaluation on AVX-512). Before the skipping,
+// 256 measured better than 512 (63 against 66-70 ms per evaluation, AVX2).
+inline constexpr std::size_t default_full_batch_chunk = 384;
 
 // How many groups of consecutive chunks an evaluation is summed in: each group's gradient is summed in
 // chunk order by one thread, and the groups are then added in group order, so the result does not
