@@ -130,8 +130,7 @@ int main(int argc, char** argv) try {
         fit_and_test(processes, static_cast<std::size_t>(size), decay, static_cast<std::size_t>(maxit), static_cast<std::uint64_t>(seed),
                      static_cast<std::size_t>(history), train_bytes, test);
     } else {
-        const loom::fashion_mnist::Dataset train{loom::to_float(train_bytes.images.view(), loom::fashion_mnist::ByteDataset::pixel_scale<float>),
-                                                 train_bytes.labels};
+        const loom::fashion_mnist::ByteDataset& train = train_bytes;  // fits on bytes (see fit_and_test)
         const std::vector<double> decays = decay_list.empty() ? caret_decays() : parse_list(decay_list);
         // caret's createFolds stratifies by the class for a factor outcome.
         const auto split = loom::KFold(static_cast<std::size_t>(folds), static_cast<std::uint64_t>(seed), true).split(train.labels);
@@ -162,7 +161,7 @@ int main(int argc, char** argv) try {
         std::cout << "Neural Network: " << split.size() << "-fold cross-validation (stratified), " << decays.size()
                   << " decays x " << split.size() << " folds = " << decays.size() * split.size() << " fits, "
                   << (cv.parallel ? "in parallel, one thread each" : "one at a time") << "\n";
-        const auto result = processes.cross_validate<float>(decays, make, options, train.images.view(), train.labels, split, cv, progress);
+        const auto result = processes.cross_validate<float>(decays, make, options, train.samples<float>(), train.labels, split, cv, progress);
         const double cv_seconds = seconds_since(cv_start);
 
         std::cout << "\nResampling: Cross-Validated (" << split.size() << " fold)\n  size   decay       Accuracy  Kappa   AccuracySD  KappaSD\n";

@@ -58,7 +58,7 @@ public:
 
     template <class T, class Setting, class MakeModel, class MakeOptions>
     auto cross_validate(const std::vector<Setting>& settings, const MakeModel& make_model, const MakeOptions& fit_options,
-                        loom::TensorView<const T> x, std::span<const int> labels, const std::vector<loom::Fold>& folds,
+                        const loom::Samples<T>& x, std::span<const int> labels, const std::vector<loom::Fold>& folds,
                         const loom::CrossValidationOptions& o, const std::function<void(const loom::CvProgress&)>& on_progress) {
 #ifdef LOOM_EXAMPLES_MPI
         return loom::mpi::cross_validate<T>(world_, settings, make_model, fit_options, x, labels, folds, o, on_progress);

@@ -60,7 +60,7 @@ inline CvFit decode(const std::uint64_t* w) {
 template <class T, class Setting, class MakeModel, class MakeOptions>
 CrossValidationResult<Setting> cross_validate(const Communicator& comm, const std::vector<Setting>& settings,
                                               const MakeModel& make_model, const MakeOptions& fit_options,
-                                              TensorView<const std::type_identity_t<T>> x, std::span<const int> labels,
+                                              const Samples<std::type_identity_t<T>>& x, std::span<const int> labels,
                                               const std::vector<Fold>& folds, const CrossValidationOptions& o = {},
                                               const std::function<void(const CvProgress&)>& on_progress = {}) {
     Agreement agreement("loom::mpi::cross_validate");

@@ -27,6 +27,7 @@
 #include "loom/core/threads.hpp"
 #include "loom/data/kfold.hpp"
 #include "loom/data/preprocess.hpp"
+#include "loom/data/samples.hpp"
 #include "loom/metrics/confusion_matrix.hpp"
 #include "loom/model/full_batch_fit.hpp"
 #include "loom/model/sequential.hpp"
@@ -86,7 +87,7 @@ inline std::uint64_t cv_fit_seed(std::uint64_t seed, std::size_t setting, std::s
 namespace detail {
 
 template <class T, class Setting>
-void check_cv_arguments(const std::vector<Setting>& settings, TensorView<const T> x, std::span<const int> labels,
+void check_cv_arguments(const std::vector<Setting>& settings, const Samples<T>& x, std::span<const int> labels,
                         const std::vector<Fold>& folds) {
     require<ArgumentError>(!settings.empty(), "cross_validate: no settings to try");
     require<ArgumentError>(!folds.empty(), "cross_validate: no folds");
@@ -105,7 +106,7 @@ void check_cv_arguments(const std::vector<Setting>& settings, TensorView<const T
 // its validation samples. `report` gets the progress.
 template <class T, class Setting, class MakeModel, class MakeOptions, class Report>
 CvFit cv_fit(std::size_t k, const std::vector<Setting>& settings, const MakeModel& make_model, const MakeOptions& fit_options,
-             TensorView<const T> x, std::span<const int> labels, const std::vector<Fold>& folds,
+             const Samples<T>& x, std::span<const int> labels, const std::vector<Fold>& folds,
              const CrossValidationOptions& o, const Report& report) {
     const std::size_t n_folds = folds.size(), total = settings.size() * n_folds;
     const std::size_t s = k / n_folds, f = k % n_folds;
@@ -115,8 +116,20 @@ CvFit cv_fit(std::size_t k, const std::vector<Setting>& settings, const MakeMode
     require<ShapeError>(net.output_shape().rank() == 1, "cross_validate: the model must output class scores");
     const std::size_t classes = net.output_shape()[0];
 
-    Tensor<T> x_part(x.shape().without_batch().with_batch(fold.train.size()));
-    gather_rows<T>(x, fold.train, x_part);
+    // The fold's training samples, stored as x is: bytes stay bytes (a quarter of the memory, and
+    // fit_full_batch's products skip their zero pixels).
+    Tensor<T> x_part;
+    Tensor<std::uint8_t> bytes_part;
+    Samples<T> train;
+    if (x.holds_bytes()) {
+        bytes_part.resize(x.shape().without_batch().with_batch(fold.train.size()));
+        gather_rows<std::uint8_t>(x.bytes(), fold.train, bytes_part.view());
+        train = Samples<T>(bytes_part.view(), x.scale());
+    } else {
+        x_part.resize(x.shape().without_batch().with_batch(fold.train.size()));
+        x.gather(fold.train, x_part.view());
+        train = x_part.view();
+    }
     std::vector<int> y_part(fold.train.size());
     gather_labels(labels, fold.train, y_part);
     FullBatchOptions fo = fit_options(settings[s]);
@@ -124,10 +137,10 @@ CvFit cv_fit(std::size_t k, const std::vector<Setting>& settings, const MakeMode
     fo.on_iteration = [&](std::size_t iteration, double criterion) {
         report(CvProgress{k + 1, total, s, f, iteration, criterion, false, 0, 0});
     };
-    const LbfgsResult fitted = fit_full_batch(net, x_part.view(), std::span<const int>(y_part), fo);
+    const LbfgsResult fitted = fit_full_batch(net, train, std::span<const int>(y_part), fo);
 
     x_part.resize(x.shape().without_batch().with_batch(fold.validation.size()));
-    gather_rows<T>(x, fold.validation, x_part);
+    x.gather(fold.validation, x_part.view());
     y_part.resize(fold.validation.size());
     gather_labels(labels, fold.validation, y_part);
     const ConfusionMatrix cm(y_part, net.predict_classes(x_part.view(), o.predict_batch), classes);
@@ -208,7 +221,7 @@ void summarize_cv(CrossValidationResult<Setting>& result, std::size_t n_folds) {
 // replaced by on_progress, which is called under a lock, so it need not be thread-safe).
 template <class T, class Setting, class MakeModel, class MakeOptions>
 CrossValidationResult<Setting> cross_validate(const std::vector<Setting>& settings, const MakeModel& make_model,
-                                              const MakeOptions& fit_options, TensorView<const std::type_identity_t<T>> x,
+                                              const MakeOptions& fit_options, const Samples<std::type_identity_t<T>>& x,
                                               std::span<const int> labels, const std::vector<Fold>& folds,
                                               const CrossValidationOptions& o = {},
                                               const std::function<void(const CvProgress&)>& on_progress = {}) {
